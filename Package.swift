@@ -1,0 +1,72 @@
+// swift-tools-version:6.1
+// medpfl: privacy audit of federated-learning updates against gradient-leakage attacks.
+// One target per layer; each imports only targets listed before it (see README, "Architecture").
+import PackageDescription
+
+#if arch(x86_64)
+// Baseline x86_64 is SSE2-only: fused multiply-add becomes a libm call (30-50x slower).
+// Haswell (AVX2 + FMA) is the floor of every machine this tool is benchmarked on.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+let fastC: [CSetting] = [.unsafeFlags(["-O3", "-march=haswell"], .when(configuration: .release))]
+#else
+let fastMath: [SwiftSetting] = []
+let fastC: [CSetting] = []
+#endif
+
+let package = Package(
+    name: "medpfl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "medpfl", targets: ["medpfl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // System C libraries (module.modulemap + shim.h each).
+        .systemLibrary(name: "CBLAS", path: "Sources/System/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/System/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCmark", path: "Sources/System/CCmark", pkgConfig: "libcmark",
+                       providers: [.apt(["libcmark-dev"])]),
+        // libpng's low-level API reports errors by longjmp, which Swift cannot catch: a small C codec does.
+        .target(name: "PNGCodec", dependencies: ["CPNG"], path: "Sources/System/PNGCodec", cSettings: fastC),
+
+        // 1. Tensors, kernels and reverse-mode autodiff with gradients of gradients.
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        // 2. Layers, model zoo, model files, safetensors.
+        .target(name: "NN", dependencies: ["Tensor", .product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
+        // 2. PNG images, resizing, ImageFolder data sets.
+        .target(name: "Imaging", dependencies: ["Tensor", "PNGCodec"], swiftSettings: fastMath),
+        // 3. Federated simulation, client updates and defences; DP accountant.
+        .target(name: "Federated", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
+        // 4. Reconstruction quality: MSE, PSNR, SSIM, matching.
+        .target(name: "Metrics", dependencies: ["Tensor"], swiftSettings: fastMath),
+        // 4. Optimisers and the gradient-leakage attacks.
+        .target(name: "Attacks", dependencies: ["Federated", "Metrics"], swiftSettings: fastMath),
+        // 5. Audit definitions, runner, SQLite audit log.
+        .target(name: "Audit", dependencies: ["Attacks", .product(name: "GRDB", package: "GRDB.swift"),
+                                              .product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
+        // 6. Markdown/HTML risk reports.
+        .target(name: "Report", dependencies: ["Audit", "CCmark", .product(name: "Mustache", package: "swift-mustache")],
+                swiftSettings: fastMath),
+        // 7. The command-line tool.
+        .executableTarget(name: "medpfl", dependencies: ["Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: fastMath),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: fastMath),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Imaging"]),
+        .testTarget(name: "FederatedTests", dependencies: ["Federated"]),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks"], swiftSettings: fastMath),
+        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(name: "CLITests", dependencies: ["medpfl"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

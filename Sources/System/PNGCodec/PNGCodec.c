@@ -1,0 +1,103 @@
+#include "PNGCodec.h"
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+typedef struct { const uint8_t *data; size_t size, pos; } reader_t;
+typedef struct { char *err; size_t errlen; } errctx_t;
+
+static void read_fn(png_structp png, png_bytep out, png_size_t n) {
+    reader_t *r = (reader_t *)png_get_io_ptr(png);
+    if (r->pos + n > r->size) png_error(png, "truncated PNG data");
+    memcpy(out, r->data + r->pos, n);
+    r->pos += n;
+}
+
+static void error_fn(png_structp png, png_const_charp msg) {
+    errctx_t *e = (errctx_t *)png_get_error_ptr(png);
+    if (e && e->err) snprintf(e->err, e->errlen, "%s", msg);
+    png_longjmp(png, 1);
+}
+static void warning_fn(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
+
+int medpfl_png_decode(const uint8_t *data, size_t size, int *width, int *height, int *channels,
+                      int *bitdepth, uint16_t **pixels, char *err, size_t errlen) {
+    *pixels = NULL;
+    if (size < 8 || png_sig_cmp(data, 0, 8) != 0) { snprintf(err, errlen, "not a PNG file (bad signature)"); return 1; }
+    errctx_t ectx = { err, errlen };
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ectx, error_fn, warning_fn);
+    if (!png) { snprintf(err, errlen, "out of memory"); return 1; }
+    png_infop info = png_create_info_struct(png);
+    if (!info) { png_destroy_read_struct(&png, NULL, NULL); snprintf(err, errlen, "out of memory"); return 1; }
+    png_bytep volatile buf = NULL;
+    png_bytepp volatile rows = NULL;
+    reader_t rd = { data, size, 0 };
+    if (setjmp(png_jmpbuf(png))) {
+        free(buf); free(rows);
+        png_destroy_read_struct(&png, &info, NULL);
+        return 1;
+    }
+    png_set_read_fn(png, &rd, read_fn);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    if (w == 0 || h == 0 || w > 16384 || h > 16384) png_error(png, "unsupported image dimensions");
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    if (depth == 16) png_set_swap(png); /* native little-endian 16-bit samples */
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int ch = png_get_channels(png, info);
+    int bd = png_get_bit_depth(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    buf = (png_bytep)malloc(rowbytes * h);
+    rows = (png_bytepp)malloc(sizeof(png_bytep) * h);
+    if (!buf || !rows) png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = buf + y * rowbytes;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    size_t n = (size_t)w * h * ch;
+    uint16_t *out = (uint16_t *)malloc(n * sizeof(uint16_t));
+    if (!out) png_error(png, "out of memory");
+    if (bd == 16) {
+        for (png_uint_32 y = 0; y < h; y++) memcpy(out + (size_t)y * w * ch, rows[y], (size_t)w * ch * 2);
+    } else {
+        for (png_uint_32 y = 0; y < h; y++)
+            for (size_t i = 0; i < (size_t)w * ch; i++) out[(size_t)y * w * ch + i] = rows[y][i];
+    }
+    free(buf); free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    *width = (int)w; *height = (int)h; *channels = ch; *bitdepth = bd; *pixels = out;
+    return 0;
+}
+
+int medpfl_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels,
+                     unsigned mode, char *err, size_t errlen) {
+    int color = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 3 ? PNG_COLOR_TYPE_RGB
+              : channels == 4 ? PNG_COLOR_TYPE_RGBA : -1;
+    if (color < 0) { snprintf(err, errlen, "cannot write %d channels", channels); return 1; }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0) { snprintf(err, errlen, "cannot create %s", path); return 1; }
+    fchmod(fd, mode);
+    FILE *volatile fp = fdopen(fd, "wb");
+    if (!fp) { close(fd); snprintf(err, errlen, "cannot open %s", path); return 1; }
+    errctx_t ectx = { err, errlen };
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ectx, error_fn, warning_fn);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info) { fclose(fp); snprintf(err, errlen, "out of memory"); return 1; }
+    if (setjmp(png_jmpbuf(png))) { png_destroy_write_struct(&png, &info); fclose(fp); return 1; }
+    png_init_io(png, fp);
+    png_set_IHDR(png, info, width, height, 8, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * width * channels));
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    if (fclose(fp) != 0) { snprintf(err, errlen, "cannot finish writing %s", path); return 1; }
+    return 0;
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// `backward(gradOut, out, needs)` returns one gradient per input (nil where `needs[i]` is false or the
+/// input gets no gradient). It must be written with differentiable ops so that, when the graph of the
+/// backward pass is recorded, gradients of gradients come out of the same rules.
+public typealias BackwardRule = (_ gradOut: Tensor, _ out: Tensor, _ needs: [Bool]) -> [Tensor?]
+
+@usableFromInline final class Node {
+    let inputs: [Tensor]
+    let backward: BackwardRule
+    let name: StaticString
+    init(_ name: StaticString, inputs: [Tensor], backward: @escaping BackwardRule) {
+        self.name = name; self.inputs = inputs; self.backward = backward
+    }
+}
+
+/// Whether ops record graph nodes on this thread (PyTorch's grad mode). Thread-local, so trials running
+/// in parallel never see each other's setting.
+public enum GradMode {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+    /// Recording is on unless a `withoutGrad` block is active on this thread.
+    public static var isEnabled: Bool { pthread_getspecific(key) == nil }
+
+    public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(key, previous) }
+        return try body()
+    }
+    static func with<R>(enabled: Bool, _ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, enabled ? nil : UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(key, previous) }
+        return try body()
+    }
+}
+
+extension Tensor {
+    /// Attaches a node to a freshly computed result when grad mode is on and some input requires grad.
+    @inline(__always) @usableFromInline
+    func recording(_ name: StaticString, _ inputs: [Tensor], _ backward: @escaping BackwardRule) -> Tensor {
+        if GradMode.isEnabled {
+            for t in inputs where t.requiresGrad {
+                requiresGrad = true
+                node = Node(name, inputs: inputs, backward: backward)
+                break
+            }
+        }
+        return self
+    }
+}
+
+public enum AutogradError: Error, CustomStringConvertible {
+    case notScalar([Int])
+    public var description: String {
+        switch self {
+        case .notScalar(let s): return "grad(of:) needs a scalar output, got shape \(s)"
+        }
+    }
+}
+
+/// Gradients of the scalar `output` with respect to each tensor in `inputs`
+/// (zeros for an input that `output` does not depend on).
+///
+/// With `createGraph: true` the returned gradients are themselves graph values whose gradients can be
+/// taken again (double backward). Only paths that lead to `inputs` are evaluated.
+public func grad(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil, createGraph: Bool = false) -> [Tensor] {
+    precondition(seed != nil || output.count == 1, "grad(of:) needs a scalar output, got shape \(output.shape)")
+    // Topological order (inputs before outputs) over nodes that reach a wanted input.
+    let wanted = Set(inputs.map { ObjectIdentifier($0) })
+    var order: [Tensor] = []
+    var state: [ObjectIdentifier: Bool] = [:]   // false: visiting, true: done (value = reaches wanted)
+    var reaches: [ObjectIdentifier: Bool] = [:]
+    // Iterative DFS.
+    var stack: [(Tensor, Int)] = [(output, 0)]
+    while let (t, i) = stack.popLast() {
+        let id = ObjectIdentifier(t)
+        if i == 0 {
+            if state[id] != nil { continue }
+            state[id] = false
+        }
+        if let node = t.node, i < node.inputs.count {
+            stack.append((t, i + 1))
+            let child = node.inputs[i]
+            if child.requiresGrad && state[ObjectIdentifier(child)] == nil { stack.append((child, 0)) }
+            continue
+        }
+        var r = wanted.contains(id)
+        if let node = t.node {
+            for c in node.inputs where c.requiresGrad && reaches[ObjectIdentifier(c)] == true { r = true }
+        }
+        reaches[id] = r
+        state[id] = true
+        order.append(t)
+    }
+
+    return GradMode.with(enabled: createGraph) {
+        var grads: [ObjectIdentifier: Tensor] = [:]
+        grads[ObjectIdentifier(output)] = seed ?? Tensor(shape: output.shape, repeating: 1)
+        for t in order.reversed() {
+            let id = ObjectIdentifier(t)
+            guard let node = t.node, reaches[id] == true, let g = grads[id] else { continue }
+            if !wanted.contains(id) { grads[id] = nil }  // free intermediate gradients early
+            let needs = node.inputs.map { $0.requiresGrad && reaches[ObjectIdentifier($0)] == true }
+            if !needs.contains(true) { continue }
+            let parts = node.backward(g, t, needs)
+            for (k, c) in node.inputs.enumerated() where needs[k] {
+                guard let gc = parts[k] else { continue }
+                precondition(gc.shape == c.shape, "backward of \(node.name) gave \(gc.shape) for input \(c.shape)")
+                let cid = ObjectIdentifier(c)
+                if let prev = grads[cid] { grads[cid] = prev + gc } else { grads[cid] = gc }
+            }
+        }
+        return inputs.map { grads[ObjectIdentifier($0)] ?? Tensor.zeros($0.shape) }
+    }
+}

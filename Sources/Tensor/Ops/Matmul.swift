@@ -1,0 +1,62 @@
+import CBLAS
+import Foundation
+
+/// One BLAS thread per process thread: medpfl parallelises independent trials instead
+/// (see ../shared/notes/swift-numerics.md: two OpenBLAS threads do not help small shapes).
+public enum BLAS {
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+}
+
+/// C = op(A) * op(B) on raw row-major storage, optionally accumulating (beta = 1).
+@inline(__always)
+func sgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int,
+           _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, beta: Float = 0) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), 1, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
+                beta, c, Int32(n))
+}
+
+/// Matrix product `op(a) x op(b)` where op transposes the last two dimensions when asked.
+/// Rank 2 x rank 2, or rank 3 x rank 3 with equal batch (batched), or rank 3 x rank 2 (shared right side).
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    precondition((a.rank == 2 || a.rank == 3) && (b.rank == 2 || b.rank == 3), "matmul of \(a.shape) and \(b.shape)")
+    let batchA = a.rank == 3 ? a.shape[0] : 1, batchB = b.rank == 3 ? b.shape[0] : 1
+    precondition(b.rank == 2 || batchA == batchB, "matmul batch sizes \(a.shape) and \(b.shape)")
+    let ar = a.shape.suffix(2).map { $0 }, br = b.shape.suffix(2).map { $0 }
+    let m = transposeA ? ar[1] : ar[0], k = transposeA ? ar[0] : ar[1]
+    let k2 = transposeB ? br[1] : br[0], n = transposeB ? br[0] : br[1]
+    precondition(k == k2, "matmul inner sizes differ: \(a.shape)\(transposeA ? "^T" : "") x \(b.shape)\(transposeB ? "^T" : "")")
+    let batch = max(batchA, batchB)
+    let out = Tensor(uninitializedShape: (a.rank == 3 || b.rank == 3 ? [batch] : []) + [m, n])
+    for i in 0..<batch {
+        sgemm(transposeA, transposeB, m: m, n: n, k: k,
+              a.storage + (batchA > 1 || a.rank == 3 ? i * m * k : 0),
+              b.storage + (b.rank == 3 ? i * k * n : 0),
+              out.storage + i * m * n)
+    }
+    return out.recording("matmul", [a, b]) { g, _, needs in
+        var ga: Tensor? = nil, gb: Tensor? = nil
+        if needs[0] {
+            ga = transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
+                            : matmul(g, b, transposeA: false, transposeB: !transposeB)
+        }
+        if needs[1] {
+            if b.rank == 2 && a.rank == 3 {
+                // Shared right factor: sum the batch's contributions (fold the batch into rows).
+                let gf = g.reshaped([batch * m, n])
+                if transposeA {
+                    // op(A)=A^T per batch: dB = sum_i A_i g_i -> fold via permute.
+                    let at = a.permuted([0, 2, 1]).reshaped([batch * m, k])
+                    gb = transposeB ? matmul(gf, at, transposeA: true) : matmul(at, gf, transposeA: true)
+                } else {
+                    let af = a.reshaped([batch * m, k])
+                    gb = transposeB ? matmul(gf, af, transposeA: true) : matmul(af, gf, transposeA: true)
+                }
+            } else {
+                gb = transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
+                                : matmul(a, g, transposeA: !transposeA, transposeB: false)
+            }
+        }
+        return [ga, gb]
+    }
+}

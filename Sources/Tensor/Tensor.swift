@@ -1,0 +1,101 @@
+import Foundation
+
+/// A dense, row-major Float32 N-d array that can take part in reverse-mode autodiff.
+///
+/// Tensors are reference values whose contents never change after an op produced them; only leaves
+/// (parameters, the attacker's dummy image) are updated in place by optimisers. An op's result records
+/// a `Node` (its inputs and a backward rule written with differentiable ops), so the gradient of a
+/// gradient is computed by the same machinery (`grad(of:wrt:createGraph:)`, like PyTorch's
+/// `torch.autograd.grad(..., create_graph=True)`).
+public final class Tensor: @unchecked Sendable {
+    public let shape: [Int]
+    public let count: Int
+    @usableFromInline let storage: UnsafeMutablePointer<Float>
+    /// True for leaves the caller wants gradients of, and for results that depend on such leaves.
+    public internal(set) var requiresGrad: Bool
+    @usableFromInline var node: Node?
+
+    /// Uninitialised storage; every op fills all of it.
+    @usableFromInline init(uninitializedShape shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        let n = shape.reduce(1, *)
+        self.count = n
+        let bytes = max(n, 1) * MemoryLayout<Float>.stride
+        var raw: UnsafeMutableRawPointer? = nil
+        posix_memalign(&raw, 64, bytes)
+        self.storage = raw!.bindMemory(to: Float.self, capacity: max(n, 1))
+        self.requiresGrad = false
+        self.node = nil
+    }
+
+    deinit { free(storage) }
+
+    public convenience init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
+        precondition(shape.reduce(1, *) == data.count,
+                     "Tensor: \(data.count) values do not fill shape \(shape)")
+        self.init(uninitializedShape: shape)
+        data.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: count) }
+        self.requiresGrad = requiresGrad
+    }
+
+    public convenience init(shape: [Int], repeating value: Float, requiresGrad: Bool = false) {
+        self.init(uninitializedShape: shape)
+        storage.update(repeating: value, count: count)
+        self.requiresGrad = requiresGrad
+    }
+
+    public convenience init(_ scalar: Float) { self.init(shape: [], repeating: scalar) }
+
+    public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 0) }
+    public static func ones(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 1) }
+
+    public var rank: Int { shape.count }
+    public var scalars: [Float] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+    public var scalar: Float {
+        precondition(count == 1, "scalar of a tensor with \(count) elements")
+        return storage[0]
+    }
+    public subscript(flat i: Int) -> Float { storage[i] }
+
+    /// Read-only view of the values (valid for the duration of `body`).
+    @inlinable public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage, count: count))
+    }
+    /// In-place update: for leaves only (optimiser steps, initialisation). Never call on an op result
+    /// that a graph still uses.
+    @inlinable public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: storage, count: count))
+    }
+
+    /// A leaf copy that shares nothing with this tensor's graph.
+    public func detached(requiresGrad: Bool = false) -> Tensor {
+        let t = Tensor(uninitializedShape: shape)
+        t.storage.update(from: storage, count: count)
+        t.requiresGrad = requiresGrad
+        return t
+    }
+
+    /// Makes this tensor a leaf that gradients are taken with respect to.
+    @discardableResult public func requiringGrad(_ flag: Bool = true) -> Tensor {
+        precondition(node == nil, "requiringGrad on a non-leaf tensor")
+        requiresGrad = flag
+        return self
+    }
+
+    public var isLeaf: Bool { node == nil }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let head = scalars.prefix(8).map { String(format: "%.5g", $0) }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(head)\(count > 8 ? ", ..." : "")])"
+    }
+}
+
+@inline(__always) func strides(of shape: [Int]) -> [Int] {
+    var s = [Int](repeating: 1, count: shape.count)
+    var acc = 1
+    for i in stride(from: shape.count - 1, through: 0, by: -1) { s[i] = acc; acc *= shape[i] }
+    return s
+}
