@@ -1,0 +1,139 @@
+import Foundation
+import Tensor
+
+/// Batch-norm behaviour: `train` normalises with the batch statistics (and updates the running ones),
+/// `eval` uses the running statistics.
+public enum BNMode: String, Sendable, Codable, CaseIterable { case train, eval }
+
+public enum Activation: String, Sendable, Codable {
+    case relu, sigmoid, tanh, leakyRelu, softplus, identity
+}
+
+/// How a tensor of the state dict is initialised when no weights file is given.
+public enum Initializer: Sendable, Equatable {
+    case uniform(Float, Float)
+    case normal(mean: Float, std: Float)
+    case constant(Float)
+}
+
+/// A named tensor of a model's state dict: a trainable parameter or a buffer (running statistics).
+public struct TensorSpec: Sendable, Equatable {
+    public let name: String
+    public let shape: [Int]
+    public let isParameter: Bool
+    public let initializer: Initializer
+}
+
+/// One layer of a model. Indices point into the model's parameter or buffer list.
+public indirect enum Layer: Sendable {
+    case conv2d(weight: Int, bias: Int?, stride: Int, padding: Int, dilation: Int)
+    case linear(weight: Int, bias: Int?)
+    case batchNorm(weight: Int?, bias: Int?, mean: Int, variance: Int, batches: Int?, eps: Float, momentum: Float)
+    case activation(Activation, slope: Float)
+    case maxPool(kernel: Int, stride: Int, padding: Int)
+    case avgPool(kernel: Int, stride: Int, padding: Int)
+    case adaptiveAvgPool(Int, Int)
+    case flatten
+    case dropout(Float)      // identity: updates are computed without dropout
+    case sequence([Layer])
+    /// ResNet BasicBlock: relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)).
+    case residual(main: [Layer], shortcut: [Layer])
+}
+
+/// A network: its state-dict layout (PyTorch names, shapes and order) and its layers.
+///
+/// The forward pass is functional: it takes the parameter tensors as arguments, so an attack can
+/// differentiate through it with respect to the input, the parameters, or both, and a FedAvg attack
+/// can unroll local training steps inside the graph.
+public struct Model: Sendable {
+    public let name: String
+    public let inputShape: [Int]          // C, H, W
+    public let classes: Int
+    public let parameters: [TensorSpec]   // `named_parameters()` order
+    public let buffers: [TensorSpec]      // running_mean, running_var, num_batches_tracked
+    public let body: Layer
+    /// Index of the last fully connected layer's weight (label inference reads its gradient).
+    public let classifierWeight: Int
+    /// Index of the first layer's weight and bias when the first layer is fully connected (analytic attack).
+    public let firstLinear: (weight: Int, bias: Int)?
+
+    public var parameterNames: [String] { parameters.map(\.name) }
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+    public var hasBatchNorm: Bool { buffers.contains { $0.name.hasSuffix("running_mean") } }
+}
+
+/// The mutable values of a model: parameters and buffers, in the order of the model's specs.
+public struct ModelState: @unchecked Sendable {
+    public var parameters: [Tensor]
+    public var buffers: [Tensor]
+    public init(parameters: [Tensor], buffers: [Tensor]) { self.parameters = parameters; self.buffers = buffers }
+
+    /// Leaf copies, detached from any graph.
+    public func copy() -> ModelState {
+        ModelState(parameters: parameters.map { $0.detached() }, buffers: buffers.map { $0.detached() })
+    }
+}
+
+extension Model {
+    /// Runs the network on `x` (NCHW). `params` defaults to `state.parameters`; in BN train mode the
+    /// returned buffers hold the updated running statistics (the caller decides whether to keep them).
+    public func forward(_ x: Tensor, params: [Tensor], buffers: [Tensor], bn: BNMode) -> (logits: Tensor, buffers: [Tensor]) {
+        precondition(params.count == parameters.count, "\(name): \(params.count) parameter tensors for \(parameters.count)")
+        var ctx = ForwardContext(params: params, buffers: buffers, bn: bn)
+        let y = ctx.run(body, x)
+        return (y, ctx.buffers)
+    }
+
+    public func forward(_ x: Tensor, state: ModelState, bn: BNMode) -> Tensor {
+        forward(x, params: state.parameters, buffers: state.buffers, bn: bn).logits
+    }
+}
+
+struct ForwardContext {
+    let params: [Tensor]
+    var buffers: [Tensor]
+    let bn: BNMode
+
+    mutating func run(_ layer: Layer, _ x: Tensor) -> Tensor {
+        switch layer {
+        case let .conv2d(w, b, s, p, d):
+            return conv2d(x, weight: params[w], bias: b.map { params[$0] }, stride: s, padding: p, dilation: d)
+        case let .linear(w, b):
+            let input = x.rank == 2 ? x : x.flattened()
+            return linear(input, weight: params[w], bias: b.map { params[$0] })
+        case let .batchNorm(w, b, m, v, nb, eps, mom):
+            let (y, nm, nv) = batchNorm(x, weight: w.map { params[$0] }, bias: b.map { params[$0] },
+                                         runningMean: buffers[m], runningVar: buffers[v],
+                                         training: bn == .train, momentum: mom, eps: eps)
+            if let nm = nm, let nv = nv {
+                buffers[m] = nm; buffers[v] = nv
+                if let nb = nb { buffers[nb] = Tensor(shape: buffers[nb].shape, repeating: buffers[nb].scalars[0] + 1) }
+            }
+            return y
+        case let .activation(a, slope):
+            switch a {
+            case .relu: return x.relu()
+            case .sigmoid: return x.sigmoid()
+            case .tanh: return x.tanh()
+            case .leakyRelu: return x.leakyRelu(slope)
+            case .softplus: return x.softplus()
+            case .identity: return x
+            }
+        case let .maxPool(k, s, p): return x.maxPool2d(kernel: k, stride: s, padding: p)
+        case let .avgPool(k, s, p): return x.avgPool2d(kernel: k, stride: s, padding: p)
+        case let .adaptiveAvgPool(h, w): return x.adaptiveAvgPool2d(h, w)
+        case .flatten: return x.flattened()
+        case .dropout: return x
+        case let .sequence(layers):
+            var y = x
+            for l in layers { y = run(l, y) }
+            return y
+        case let .residual(main, shortcut):
+            var y = x
+            for l in main { y = run(l, y) }
+            var s = x
+            for l in shortcut { s = run(l, s) }
+            return (y + s).relu()
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Tensor
+
+/// Accumulates state-dict specs while a model's layers are declared, in PyTorch registration order.
+public final class ModelBuilder {
+    public private(set) var parameters: [TensorSpec] = []
+    public private(set) var buffers: [TensorSpec] = []
+    public init() {}
+
+    func param(_ name: String, _ shape: [Int], _ initializer: Initializer) -> Int {
+        parameters.append(TensorSpec(name: name, shape: shape, isParameter: true, initializer: initializer))
+        return parameters.count - 1
+    }
+    func buffer(_ name: String, _ shape: [Int], _ initializer: Initializer) -> Int {
+        buffers.append(TensorSpec(name: name, shape: shape, isParameter: false, initializer: initializer))
+        return buffers.count - 1
+    }
+
+    /// PyTorch's default for Conv2d/Linear: kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+    /// and the same bound for the bias.
+    public static func torchDefault(fanIn: Int) -> Initializer {
+        let b = 1 / Float(fanIn).squareRoot()
+        return .uniform(-b, b)
+    }
+
+    public func conv(_ prefix: String, _ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                     dilation: Int = 1, bias: Bool = true, weightInit: Initializer? = nil, biasInit: Initializer? = nil) -> Layer {
+        let fanIn = cin * kernel * kernel
+        let w = param(prefix + "weight", [cout, cin, kernel, kernel], weightInit ?? Self.torchDefault(fanIn: fanIn))
+        let b = bias ? param(prefix + "bias", [cout], biasInit ?? Self.torchDefault(fanIn: fanIn)) : nil
+        return .conv2d(weight: w, bias: b, stride: stride, padding: padding, dilation: dilation)
+    }
+
+    public func linear(_ prefix: String, _ fin: Int, _ fout: Int, bias: Bool = true,
+                       weightInit: Initializer? = nil, biasInit: Initializer? = nil) -> Layer {
+        let w = param(prefix + "weight", [fout, fin], weightInit ?? Self.torchDefault(fanIn: fin))
+        let b = bias ? param(prefix + "bias", [fout], biasInit ?? Self.torchDefault(fanIn: fin)) : nil
+        return .linear(weight: w, bias: b)
+    }
+
+    public func batchNorm(_ prefix: String, _ features: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) -> Layer {
+        let w = affine ? param(prefix + "weight", [features], .constant(1)) : nil
+        let b = affine ? param(prefix + "bias", [features], .constant(0)) : nil
+        let m = buffer(prefix + "running_mean", [features], .constant(0))
+        let v = buffer(prefix + "running_var", [features], .constant(1))
+        let n = buffer(prefix + "num_batches_tracked", [], .constant(0))
+        return .batchNorm(weight: w, bias: b, mean: m, variance: v, batches: n, eps: eps, momentum: momentum)
+    }
+
+    public func build(name: String, inputShape: [Int], classes: Int, body: Layer) throws -> Model {
+        let out = try inferShape(body, inputShape, path: name)
+        guard out == [classes] else {
+            throw ModelError.shapeMismatch(layer: name, message: "the network outputs shape \(out) per image, expected [\(classes)] class scores")
+        }
+        let linears = parameters.indices.filter { i in parameters[i].shape.count == 2 && parameters[i].name.hasSuffix("weight") }
+        guard let last = linears.last else { throw ModelError.shapeMismatch(layer: name, message: "no fully connected layer to classify with") }
+        var first: (Int, Int)? = nil
+        if case .sequence(let layers) = body, let firstParam = Self.firstParametric(layers), case let .linear(w, b?) = firstParam {
+            first = (w, b)
+        }
+        return Model(name: name, inputShape: inputShape, classes: classes, parameters: parameters, buffers: buffers,
+                     body: body, classifierWeight: last, firstLinear: first)
+    }
+
+    static func firstParametric(_ layers: [Layer]) -> Layer? {
+        for l in layers {
+            switch l {
+            case .conv2d, .linear, .batchNorm, .residual: return l
+            case .sequence(let inner): if let f = firstParametric(inner) { return f }
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// Output shape (per image) of `layer` for an input of `shape`; errors name the layer.
+    func inferShape(_ layer: Layer, _ shape: [Int], path: String) throws -> [Int] {
+        func fail(_ m: String) -> ModelError { .shapeMismatch(layer: path, message: m) }
+        switch layer {
+        case let .conv2d(w, _, s, p, d):
+            let ws = parameters[w].shape
+            guard shape.count == 3 else { throw fail("\(parameters[w].name): conv2d needs a C x H x W input, got \(shape)") }
+            guard shape[0] == ws[1] else { throw fail("\(parameters[w].name): conv2d expects \(ws[1]) input channels, gets \(shape[0]) (input \(shape))") }
+            let g = Conv2dGeometry(kh: ws[2], kw: ws[3], stride: s, padding: p, dilation: d)
+            let (h, wo) = g.outputSize(shape[1], shape[2])
+            guard h > 0 && wo > 0 else { throw fail("\(parameters[w].name): kernel \(ws[2]) does not fit input \(shape)") }
+            return [ws[0], h, wo]
+        case let .linear(w, _):
+            let ws = parameters[w].shape
+            let n = shape.reduce(1, *)
+            guard n == ws[1] else { throw fail("\(parameters[w].name): linear expects \(ws[1]) input features, gets \(n) (input \(shape))") }
+            return [ws[0]]
+        case let .batchNorm(_, _, m, _, _, _, _):
+            guard shape.count >= 1, shape[0] == buffers[m].shape[0] else {
+                throw fail("\(buffers[m].name.replacingOccurrences(of: "running_mean", with: "")): batch-norm over \(buffers[m].shape[0]) features, input \(shape)")
+            }
+            return shape
+        case .activation, .dropout: return shape
+        case let .maxPool(k, s, p), let .avgPool(k, s, p):
+            guard shape.count == 3 else { throw fail("pooling needs a C x H x W input, got \(shape)") }
+            let (h, w) = Conv2dGeometry(kernel: k, stride: s, padding: p).outputSize(shape[1], shape[2])
+            guard h > 0 && w > 0 else { throw fail("pooling kernel \(k) does not fit input \(shape)") }
+            return [shape[0], h, w]
+        case let .adaptiveAvgPool(h, w):
+            guard shape.count == 3 else { throw fail("adaptive pooling needs a C x H x W input, got \(shape)") }
+            return [shape[0], h, w]
+        case .flatten: return [shape.reduce(1, *)]
+        case let .sequence(layers):
+            var s = shape
+            for l in layers { s = try inferShape(l, s, path: path) }
+            return s
+        case let .residual(main, shortcut):
+            var a = shape, b = shape
+            for l in main { a = try inferShape(l, a, path: path) }
+            for l in shortcut { b = try inferShape(l, b, path: path) }
+            guard a == b else { throw fail("residual branches give \(a) and \(b)") }
+            return a
+        }
+    }
+}
+
+public enum ModelError: Error, CustomStringConvertible {
+    case unknownModel(String)
+    case shapeMismatch(layer: String, message: String)
+    case badModelFile(String, String)
+    case weights(String)
+    public var description: String {
+        switch self {
+        case .unknownModel(let n): return "unknown model '\(n)' (known: \(ModelZoo.names.joined(separator: ", ")); or give a model file)"
+        case .shapeMismatch(let l, let m): return "model \(l): \(m)"
+        case .badModelFile(let p, let m): return "model file \(p): \(m)"
+        case .weights(let m): return m
+        }
+    }
+}

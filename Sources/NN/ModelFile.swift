@@ -1,0 +1,139 @@
+import Foundation
+import Tensor
+import Yams
+
+/// A site's own architecture: a YAML file listing an `nn.Sequential` stack, so that
+/// `torch.save(nn.Sequential(...).state_dict())` exported to safetensors loads unchanged
+/// (keys `0.weight`, `1.running_mean`, ... numbered by position in the list).
+///
+/// ```yaml
+/// name: site-cnn          # optional
+/// input: [3, 32, 32]      # C, H, W
+/// classes: 6
+/// layers:
+///   - conv2d: {in: 3, out: 16, kernel: 3, stride: 1, padding: 1, bias: true}
+///   - batchnorm2d: {features: 16, eps: 1.0e-5, momentum: 0.1}
+///   - relu
+///   - maxpool2d: {kernel: 2, stride: 2}
+///   - leakyrelu: {slope: 0.1}
+///   - avgpool2d: {kernel: 2, stride: 2}
+///   - tanh
+///   - sigmoid
+///   - flatten
+///   - dropout: {p: 0.5}   # identity when updates are computed
+///   - linear: {in: 512, out: 64, bias: true}
+/// ```
+/// Layer names are case-insensitive; PyTorch class names (`Conv2d`, `BatchNorm2d`, `LeakyReLU`) work too.
+public enum ModelFile {
+    public static func load(_ path: String) throws -> Model {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ModelError.badModelFile(path, "cannot read the file")
+        }
+        return try parse(text, source: path)
+    }
+
+    public static func parse(_ text: String, source: String) throws -> Model {
+        func fail(_ m: String) -> ModelError { .badModelFile(source, m) }
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch { throw fail("not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))") }
+        guard let doc = root as? [String: Any] else { throw fail("the top level must be a mapping with input, classes and layers") }
+        for k in doc.keys where !["name", "input", "classes", "layers"].contains(k) { throw fail("unknown key '\(k)' (allowed: name, input, classes, layers)") }
+        guard let input = (doc["input"] as? [Any])?.compactMap({ $0 as? Int }), input.count == 3, input.allSatisfy({ $0 > 0 }) else {
+            throw fail("'input' must be [channels, height, width] of positive integers")
+        }
+        guard let classes = doc["classes"] as? Int, classes >= 2 else { throw fail("'classes' must be an integer >= 2") }
+        guard let layers = doc["layers"] as? [Any], !layers.isEmpty else { throw fail("'layers' must be a non-empty list") }
+        let b = ModelBuilder()
+        var built: [Layer] = []
+        for (i, entry) in layers.enumerated() {
+            let kind: String
+            var opts: [String: Any] = [:]
+            if let s = entry as? String { kind = s }
+            else if let m = entry as? [String: Any], m.count == 1, let (k, v) = m.first.map({ ($0.key, $0.value) }) {
+                kind = k
+                if let o = v as? [String: Any] { opts = o } else if !(v is NSNull) { throw fail("layer \(i) (\(k)): options must be a mapping") }
+            } else { throw fail("layer \(i): expected a layer name or {name: {options}}") }
+            let p = "\(i)."
+            var used: Set<String> = []
+            func int(_ k: String, _ def: Int? = nil) throws -> Int {
+                used.insert(k)
+                if let v = opts[k] { guard let n = v as? Int, n >= 0 else { throw fail("layer \(i) (\(kind)): '\(k)' must be a non-negative integer") }; return n }
+                if let d = def { return d }
+                throw fail("layer \(i) (\(kind)): missing '\(k)'")
+            }
+            func float(_ k: String, _ def: Float) throws -> Float {
+                used.insert(k)
+                guard let v = opts[k] else { return def }
+                if let d = v as? Double { return Float(d) }
+                if let n = v as? Int { return Float(n) }
+                throw fail("layer \(i) (\(kind)): '\(k)' must be a number")
+            }
+            func bool(_ k: String, _ def: Bool) throws -> Bool {
+                used.insert(k)
+                guard let v = opts[k] else { return def }
+                guard let x = v as? Bool else { throw fail("layer \(i) (\(kind)): '\(k)' must be true or false") }
+                return x
+            }
+            let layer: Layer
+            switch kind.lowercased() {
+            case "conv2d":
+                let cin = try int("in"), cout = try int("out"), k = try int("kernel")
+                guard cin > 0, cout > 0, k > 0 else { throw fail("layer \(i) (conv2d): in, out and kernel must be positive") }
+                let stride = try int("stride", 1)
+                guard stride > 0 else { throw fail("layer \(i) (conv2d): stride must be positive") }
+                layer = b.conv(p, cin, cout, kernel: k, stride: stride, padding: try int("padding", 0),
+                               dilation: max(1, try int("dilation", 1)), bias: try bool("bias", true))
+            case "linear":
+                let fin = try int("in"), fout = try int("out")
+                guard fin > 0, fout > 0 else { throw fail("layer \(i) (linear): in and out must be positive") }
+                layer = b.linear(p, fin, fout, bias: try bool("bias", true))
+            case "batchnorm2d", "batchnorm1d", "batchnorm":
+                let f = try int("features")
+                guard f > 0 else { throw fail("layer \(i) (\(kind)): features must be positive") }
+                layer = b.batchNorm(p, f, eps: try float("eps", 1e-5), momentum: try float("momentum", 0.1), affine: try bool("affine", true))
+            case "relu": layer = .activation(.relu, slope: 0)
+            case "sigmoid": layer = .activation(.sigmoid, slope: 0)
+            case "tanh": layer = .activation(.tanh, slope: 0)
+            case "softplus": layer = .activation(.softplus, slope: 0)
+            case "leakyrelu":
+                let s = opts["negative_slope"] != nil ? try float("negative_slope", 0.01) : try float("slope", 0.01)
+                layer = .activation(.leakyRelu, slope: s)
+            case "maxpool2d":
+                let k = try int("kernel")
+                layer = .maxPool(kernel: k, stride: try int("stride", k), padding: try int("padding", 0))
+            case "avgpool2d":
+                let k = try int("kernel")
+                layer = .avgPool(kernel: k, stride: try int("stride", k), padding: try int("padding", 0))
+            case "adaptiveavgpool2d":
+                let s = try int("size", 1)
+                layer = .adaptiveAvgPool(s, s)
+            case "flatten": layer = .flatten
+            case "dropout": layer = .dropout(try float("p", 0.5))
+            case "identity": layer = .activation(.identity, slope: 0)
+            default:
+                throw fail("layer \(i): unknown layer '\(kind)' (conv2d, linear, batchnorm2d, relu, leakyrelu, sigmoid, tanh, softplus, maxpool2d, avgpool2d, adaptiveavgpool2d, flatten, dropout, identity)")
+            }
+            for k in opts.keys where !used.contains(k) && !(kind.lowercased() == "leakyrelu" && k == "negative_slope") && k != "note" && k != "index" {
+                throw fail("layer \(i) (\(kind)): unknown option '\(k)'")
+            }
+            built.append(layer)
+        }
+        let name = (doc["name"] as? String) ?? URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        do {
+            return try b.build(name: name, inputShape: input, classes: classes, body: .sequence(built))
+        } catch let ModelError.shapeMismatch(_, m) {
+            throw fail(m)
+        }
+    }
+}
+
+extension Model {
+    /// The update a client sends in FedSGD: gradients of the mean cross-entropy over the batch with
+    /// respect to every parameter (in `parameters` order). Buffers are not changed.
+    public func gradients(images x: Tensor, labels: [Int], state: ModelState, bn: BNMode, createGraph: Bool = false) -> (loss: Float, grads: [Tensor]) {
+        let params = createGraph ? state.parameters : state.parameters.map { $0.detached(requiresGrad: true) }
+        let logits = forward(x, params: params, buffers: state.buffers, bn: bn).logits
+        let loss = crossEntropy(logits, labels: labels)
+        return (loss.scalar, grad(of: loss, wrt: params, createGraph: createGraph))
+    }
+}

@@ -1,0 +1,69 @@
+import XCTest
+import Tensor
+
+/// Finite-difference checks of first and second derivatives.
+///
+/// The engine is Float32, so central differences with step h have a truncation error ~h^2 |f'''| and
+/// a rounding error ~ulp(f)/h. With h = 1e-2 on O(1) inputs both are ~1e-4 relative, so a tolerance of
+/// 2e-3 (relative to the derivative's scale) separates rounding from a wrong rule, which is off by O(1).
+/// Each output is reduced to a scalar with fixed random weights so every output element is tested.
+struct GradCheck {
+    var rng = SeededGenerator(seed: 42)
+    var h: Float = 1e-2
+    var tolerance: Float = 2e-3
+
+    mutating func randomLike(_ t: Tensor) -> Tensor { Tensor.randn(t.shape, using: &rng) }
+
+    /// f's output reduced with weights w: a scalar graph value.
+    func scalarized(_ out: Tensor, _ w: Tensor) -> Tensor { (out * w).sum() }
+
+    /// Checks first derivatives element by element and second derivatives (Hessian-vector products)
+    /// along random directions.
+    mutating func check(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+                        secondOrder: Bool = true, _ f: ([Tensor]) -> Tensor) {
+        let xs = inputs.map { $0.detached(requiresGrad: true) }
+        let w = randomLike(f(xs))
+        func value(_ v: [Tensor]) -> Double {
+            Double(scalarized(f(v), w).scalar)
+        }
+        // First order: every element.
+        let analytic = grad(of: scalarized(f(xs), w), wrt: xs)
+        for (k, x) in xs.enumerated() {
+            let a = analytic[k].scalars
+            let scale = max(1, a.map { Swift.abs($0) }.max() ?? 1)
+            for i in 0..<x.count {
+                var plus = xs.map { $0.detached() }, minus = xs.map { $0.detached() }
+                plus[k].withUnsafeMutableBufferPointer { $0[i] += h }
+                minus[k].withUnsafeMutableBufferPointer { $0[i] -= h }
+                let fd = Float((value(plus) - value(minus)) / Double(2 * h))
+                if Swift.abs(fd - a[i]) > tolerance * scale * 5 {
+                    XCTFail("first derivative, input \(k) element \(i): analytic \(a[i]) vs finite difference \(fd)", file: file, line: line)
+                    return
+                }
+            }
+        }
+        guard secondOrder else { return }
+        // Second order: H d (via double backward) against the finite difference of the gradient along d.
+        for _ in 0..<2 {
+            let d = xs.map { randomLike($0) }
+            let g = grad(of: scalarized(f(xs), w), wrt: xs, createGraph: true)
+            var gd: Tensor? = nil
+            for (gi, di) in zip(g, d) { let t = (gi * di).sum(); gd = gd.map { $0 + t } ?? t }
+            guard let gdv = gd, gdv.requiresGrad else { continue }   // gradient constant in x: Hessian 0
+            let hvp = grad(of: gdv, wrt: xs)
+            let plus = zip(xs, d).map { ($0.0 + $0.1 * h).detached(requiresGrad: true) }
+            let minus = zip(xs, d).map { ($0.0 - $0.1 * h).detached(requiresGrad: true) }
+            let gp = grad(of: scalarized(f(plus), w), wrt: plus)
+            let gm = grad(of: scalarized(f(minus), w), wrt: minus)
+            for k in xs.indices {
+                let a = hvp[k].scalars
+                let fd = zip(gp[k].scalars, gm[k].scalars).map { ($0 - $1) / (2 * h) }
+                let scale = max(1, fd.map { Swift.abs($0) }.max() ?? 1)
+                for i in a.indices where Swift.abs(a[i] - fd[i]) > tolerance * scale * 10 {
+                    XCTFail("second derivative (Hessian-vector), input \(k) element \(i): double backward \(a[i]) vs finite difference \(fd[i])", file: file, line: line)
+                    return
+                }
+            }
+        }
+    }
+}

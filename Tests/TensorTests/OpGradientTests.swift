@@ -1,0 +1,162 @@
+import XCTest
+import Tensor
+
+/// First- and second-order finite-difference checks of every differentiable op.
+final class OpGradientTests: XCTestCase {
+    var gc = GradCheck()
+    func r(_ shape: [Int], lo: Float = -1, hi: Float = 1) -> Tensor { Tensor.uniform(shape, low: lo, high: hi, using: &gc.rng) }
+
+    func testBroadcastArithmetic() {
+        let a = r([2, 3, 4]), b = r([3, 1]), c = r([4]), pos = r([3, 1], lo: 0.5, hi: 2)
+        gc.check([a, b]) { $0[0] + $0[1] }
+        gc.check([a, c]) { $0[0] - $0[1] }
+        gc.check([a, b]) { $0[0] * $0[1] }
+        gc.check([a, pos]) { $0[0] / $0[1] }
+        gc.check([a]) { -$0[0] * 3 + 2 }
+        gc.check([a, b]) { ($0[0] * $0[1]) * ($0[0] + $0[1]) }   // second derivative non-trivial
+    }
+
+    func testUnaryFunctions() {
+        let x = r([2, 5]), pos = r([2, 5], lo: 0.3, hi: 2)
+        gc.check([x]) { $0[0].exp() }
+        gc.check([pos]) { $0[0].log() }
+        gc.check([pos]) { $0[0].sqrt() }
+        gc.check([pos]) { $0[0].pow(3) }
+        gc.check([pos]) { $0[0].pow(-0.5) }
+        gc.check([x]) { $0[0].pow(2) }
+        gc.check([x]) { $0[0].sigmoid() }
+        gc.check([x]) { $0[0].tanh() }
+        gc.check([x]) { $0[0].softplus() }
+        gc.check([x]) { 1 / ($0[0] * $0[0] + 1) }
+    }
+
+    /// Piecewise-linear ops: inputs kept away from the kinks so finite differences are valid.
+    func testPiecewiseLinear() {
+        let x = Tensor(shape: [6], data: [-0.9, -0.4, -0.2, 0.3, 0.6, 1.1])
+        gc.check([x]) { $0[0].relu() * $0[0] }
+        gc.check([x]) { $0[0].leakyRelu(0.1) * $0[0] }
+        gc.check([x]) { $0[0].abs() * $0[0] }
+        gc.check([x]) { $0[0].clamp(min: -0.5, max: 0.5) * $0[0] }
+        XCTAssertEqual(x.sign().scalars, [-1, -1, -1, 1, 1, 1])
+    }
+
+    func testReductionsAndShapes() {
+        let x = r([2, 3, 4])
+        gc.check([x]) { $0[0].sum(axes: [1]) * $0[0].sum(axes: [1]) }
+        gc.check([x]) { $0[0].mean(axes: [0, 2], keepDims: true) * $0[0] }
+        gc.check([x]) { ($0[0] * $0[0]).mean() }
+        gc.check([x]) { $0[0].reshaped([4, 6]).pow(2) }
+        gc.check([x]) { $0[0].permuted([2, 0, 1]) * $0[0].permuted([2, 0, 1]) }
+        gc.check([x]) { $0[0].transposed().pow(2) }
+        gc.check([x]) { $0[0].slice(axis: 2, 1..<3).pow(2) }
+        gc.check([x]) { $0[0].padded([(0, 0), (1, 2), (2, 0)]).pow(2) }
+        gc.check([x, r([2, 2, 4])]) { concat([$0[0], $0[1]], axis: 1).pow(2) }
+        gc.check([x, r([4])]) { $0[1].expand(to: [2, 3, 4]) * $0[0] }
+        gc.check([x, x]) { dot($0[0], $0[1]) * dot($0[0], $0[0]) }
+    }
+
+    func testMatmul() {
+        let a = r([3, 4]), b = r([4, 5]), bt = r([5, 4]), at = r([4, 3])
+        gc.check([a, b]) { matmul($0[0], $0[1]).pow(2) }
+        gc.check([a, bt]) { matmul($0[0], $0[1], transposeB: true).pow(2) }
+        gc.check([at, b]) { matmul($0[0], $0[1], transposeA: true).pow(2) }
+        gc.check([at, bt]) { matmul($0[0], $0[1], transposeA: true, transposeB: true).pow(2) }
+        gc.check([r([2, 3, 4]), r([2, 4, 2])]) { matmul($0[0], $0[1]).pow(2) }
+        gc.check([r([2, 3, 4]), b]) { matmul($0[0], $0[1]).pow(2) }
+    }
+
+    func testConvolution() {
+        let x = r([2, 2, 5, 6]), w = r([3, 2, 3, 3]), b = r([3])
+        gc.check([x, w, b]) { conv2d($0[0], weight: $0[1], bias: $0[2], stride: 1, padding: 1).sigmoid() }
+        gc.check([x, w]) { conv2d($0[0], weight: $0[1], stride: 2, padding: 2).pow(2) }
+        gc.check([x, w]) { conv2d($0[0], weight: $0[1], stride: 1, padding: 0, dilation: 2).pow(2) }
+        gc.check([r([1, 2, 4, 4]), r([2, 2, 1, 1])]) { conv2d($0[0], weight: $0[1], stride: 2).pow(2) }
+    }
+
+    func testIm2colAndCol2imAreAdjoint() {
+        let g = Conv2dGeometry(kernel: 3, stride: 2, padding: 1)
+        let x = r([2, 3, 7, 6])
+        let cols = x.im2col(g)
+        let y = r(cols.shape)
+        let lhs = dot(cols, y).scalar, rhs = dot(x, y.col2im(x.shape, g)).scalar
+        XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, Swift.abs(lhs)))
+    }
+
+    func testConvMatchesDirectSum() {
+        let x = r([1, 2, 5, 5]), w = r([2, 2, 3, 3]), b = r([2])
+        let y = conv2d(x, weight: w, bias: b, stride: 2, padding: 1)
+        XCTAssertEqual(y.shape, [1, 2, 3, 3])
+        let xs = x.scalars, ws = w.scalars
+        for o in 0..<2 { for oh in 0..<3 { for ow in 0..<3 {
+            var s = b.scalars[o]
+            for c in 0..<2 { for i in 0..<3 { for j in 0..<3 {
+                let ih = oh * 2 - 1 + i, iw = ow * 2 - 1 + j
+                if ih >= 0 && ih < 5 && iw >= 0 && iw < 5 { s += xs[(c * 5 + ih) * 5 + iw] * ws[((o * 2 + c) * 3 + i) * 3 + j] }
+            } } }
+            XCTAssertEqual(y.scalars[(o * 3 + oh) * 3 + ow], s, accuracy: 1e-5)
+        } } }
+    }
+
+    func testPooling() {
+        // Distinct values so the arg-max is stable under the finite-difference step.
+        let vals: [Float] = (0..<144).map { (i: Int) -> Float in Float((i * 37) % 144) / 50 - 1.4 }
+        let x = Tensor(shape: [2, 2, 6, 6], data: vals)
+        gc.h = 1e-3
+        gc.check([x]) { $0[0].maxPool2d(kernel: 2).pow(2) }
+        gc.check([x]) { $0[0].maxPool2d(kernel: 3, stride: 2, padding: 1).pow(2) }
+        gc.h = 1e-2
+        gc.check([x]) { $0[0].avgPool2d(kernel: 2).pow(2) }
+        gc.check([x]) { $0[0].avgPool2d(kernel: 3, stride: 2, padding: 1).pow(2) }
+        gc.check([x]) { $0[0].adaptiveAvgPool2d(4, 4).pow(2) }
+        gc.check([x]) { $0[0].adaptiveAvgPool2d(1, 1).pow(2) }
+        let m = Tensor(shape: [1, 1, 2, 2], data: [1, 5, 3, 2]).maxPool2d(kernel: 2)
+        XCTAssertEqual(m.scalars, [5])
+        let a = Tensor(shape: [1, 1, 3, 3], data: (1...9).map(Float.init)).avgPool2d(kernel: 2, stride: 1, padding: 1)
+        // count_include_pad: corner window holds one real value over 4 cells.
+        XCTAssertEqual(a.scalars[0], 0.25, accuracy: 1e-6)
+    }
+
+    func testSoftmaxAndLosses() {
+        let logits = r([3, 4], lo: -2, hi: 2)
+        gc.check([logits]) { $0[0].logSoftmax() }
+        gc.check([logits]) { $0[0].softmax() }
+        gc.check([logits]) { crossEntropy($0[0], labels: [1, 0, 3]) }
+        let t = r([3, 4], lo: 0, hi: 1)
+        gc.check([logits, t]) { crossEntropy($0[0], softTargets: $0[1].softmax()) }
+        gc.check([r([1, 2, 4, 5])]) { totalVariation($0[0]) }
+        gc.check([r([2, 5]), r([2, 5])]) { cosineSimilarity($0[0], $0[1]) }
+        gc.check([r([6]), r([2, 3]), r([6]), r([2, 3])]) { cosineSimilarity([$0[0], $0[1]], [$0[2], $0[3]]) }
+        // Values against closed forms.
+        let l = Tensor(shape: [1, 3], data: [1, 2, 3])
+        let ce = crossEntropy(l, labels: [2]).scalar
+        XCTAssertEqual(ce, -(3 - log(exp(1) + exp(2) + exp(3))), accuracy: 1e-6)
+    }
+
+    func testBatchNorm() {
+        let x = r([3, 2, 2, 2]), w = r([2]), b = r([2])
+        let rm = Tensor(shape: [2], data: [0.1, -0.2]), rv = Tensor(shape: [2], data: [0.5, 2])
+        gc.check([x, w, b]) { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: rm, runningVar: rv, training: true).0.sigmoid() }
+        gc.check([x, w, b]) { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: rm, runningVar: rv, training: false).0.pow(2) }
+        let (y, nm, nv) = batchNorm(x, weight: nil, bias: nil, runningMean: rm, runningVar: rv, training: true, momentum: 0.1)
+        // Normalised per channel: mean 0, biased variance 1 (up to eps).
+        let ch0 = (0..<3).flatMap { n in (0..<4).map { y.scalars[n * 8 + $0] } }
+        XCTAssertEqual(ch0.reduce(0, +) / 12, 0, accuracy: 1e-5)
+        XCTAssertEqual(ch0.map { $0 * $0 }.reduce(0, +) / 12, 1, accuracy: 1e-3)
+        let xs0 = (0..<3).flatMap { n in (0..<4).map { x.scalars[n * 8 + $0] } }
+        let mean0 = xs0.reduce(0, +) / 12
+        let unbiased = xs0.map { ($0 - mean0) * ($0 - mean0) }.reduce(0, +) / 11
+        XCTAssertEqual(nm!.scalars[0], 0.9 * 0.1 + 0.1 * mean0, accuracy: 1e-6)
+        XCTAssertEqual(nv!.scalars[0], 0.9 * 0.5 + 0.1 * unbiased, accuracy: 1e-5)
+    }
+
+    /// The gradient of a gradient through a small conv net: the pattern every attack uses.
+    func testDoubleBackwardThroughNetwork() {
+        let w1 = r([3, 2, 3, 3]), w2 = r([4, 12])
+        gc.check([r([1, 2, 4, 4])]) { xs in
+            let h = conv2d(xs[0], weight: w1, stride: 2, padding: 1).sigmoid().flattened()
+            let loss = crossEntropy(linear(h, weight: w2), labels: [1])
+            let gw = grad(of: loss, wrt: [w1.requiringGrad(), w2.requiringGrad()], createGraph: true)
+            return gw[0].pow(2).sum() + gw[1].pow(2).sum()
+        }
+    }
+}
