@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 typedef struct { const uint8_t *data; size_t size, pos; } reader_t;
 typedef struct { char *err; size_t errlen; } errctx_t;
@@ -49,7 +51,6 @@ int medpfl_png_decode(const uint8_t *data, size_t size, int *width, int *height,
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
-    if (depth == 16) png_set_swap(png); /* native little-endian 16-bit samples */
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     int ch = png_get_channels(png, info);
@@ -65,7 +66,10 @@ int medpfl_png_decode(const uint8_t *data, size_t size, int *width, int *height,
     uint16_t *out = (uint16_t *)malloc(n * sizeof(uint16_t));
     if (!out) png_error(png, "out of memory");
     if (bd == 16) {
-        for (png_uint_32 y = 0; y < h; y++) memcpy(out + (size_t)y * w * ch, rows[y], (size_t)w * ch * 2);
+        /* PNG stores 16-bit samples big-endian; assemble them so the result is right on any host. */
+        for (png_uint_32 y = 0; y < h; y++)
+            for (size_t i = 0; i < (size_t)w * ch; i++)
+                out[(size_t)y * w * ch + i] = (uint16_t)((rows[y][2 * i] << 8) | rows[y][2 * i + 1]);
     } else {
         for (png_uint_32 y = 0; y < h; y++)
             for (size_t i = 0; i < (size_t)w * ch; i++) out[(size_t)y * w * ch + i] = rows[y][i];
@@ -81,16 +85,24 @@ int medpfl_png_write(const char *path, const uint8_t *pixels, int width, int hei
     int color = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 3 ? PNG_COLOR_TYPE_RGB
               : channels == 4 ? PNG_COLOR_TYPE_RGBA : -1;
     if (color < 0) { snprintf(err, errlen, "cannot write %d channels", channels); return 1; }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    if (fd < 0) { snprintf(err, errlen, "cannot create %s", path); return 1; }
-    fchmod(fd, mode);
+    if (width <= 0 || height <= 0 || width > 16384 || height > 16384 || !pixels) {
+        snprintf(err, errlen, "cannot write a %dx%d image", width, height); return 1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0) { snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno)); return 1; }
+    /* open() applies the umask to new files and leaves an existing file's mode alone: set it explicitly. */
+    if (fchmod(fd, (mode_t)mode) != 0) {
+        snprintf(err, errlen, "cannot set permissions of %s: %s", path, strerror(errno)); close(fd); return 1;
+    }
     FILE *volatile fp = fdopen(fd, "wb");
     if (!fp) { close(fd); snprintf(err, errlen, "cannot open %s", path); return 1; }
     errctx_t ectx = { err, errlen };
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ectx, error_fn, warning_fn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!png || !info) { fclose(fp); snprintf(err, errlen, "out of memory"); return 1; }
-    if (setjmp(png_jmpbuf(png))) { png_destroy_write_struct(&png, &info); fclose(fp); return 1; }
+    if (!png || !info) {
+        png_destroy_write_struct(&png, NULL); fclose(fp); snprintf(err, errlen, "out of memory"); return 1;
+    }
+    if (setjmp(png_jmpbuf(png))) { png_destroy_write_struct(&png, &info); fclose(fp); unlink(path); return 1; }
     png_init_io(png, fp);
     png_set_IHDR(png, info, width, height, 8, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
@@ -98,6 +110,6 @@ int medpfl_png_write(const char *path, const uint8_t *pixels, int width, int hei
     for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * width * channels));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    if (fclose(fp) != 0) { snprintf(err, errlen, "cannot finish writing %s", path); return 1; }
+    if (fclose(fp) != 0) { snprintf(err, errlen, "cannot finish writing %s", path); unlink(path); return 1; }
     return 0;
 }

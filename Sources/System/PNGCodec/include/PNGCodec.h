@@ -4,12 +4,14 @@
 #include <stdint.h>
 /* Decodes a PNG held in memory. On success returns 0 and sets *pixels (malloc'ed, caller frees) to
    width*height*channels samples, each 0...(2^bitdepth - 1) (bitdepth 8 or 16, palette and low-bit gray
-   expanded, tRNS turned into alpha). channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
+   expanded, tRNS turned into alpha, 16-bit samples in host byte order). channels: 1 gray, 2 gray+alpha,
+   3 RGB, 4 RGBA. Truncated or corrupt data is reported as an error, never a crash.
    On failure returns non-zero and writes a message into err. */
 int medpfl_png_decode(const uint8_t *data, size_t size, int *width, int *height, int *channels,
                       int *bitdepth, uint16_t **pixels, char *err, size_t errlen);
-/* Encodes 8-bit samples (channels 1, 3 or 4) to a PNG file at path, created with the given mode bits.
-   Returns 0 on success, non-zero with a message in err otherwise. */
+/* Encodes 8-bit samples (channels 1, 3 or 4) to a PNG file at path with the given mode bits (set with
+   fchmod, so they hold regardless of the umask and also for a file that already existed).
+   Returns 0 on success, non-zero with a message in err otherwise (a partly written file is removed). */
 int medpfl_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels,
                      unsigned mode, char *err, size_t errlen);
 #endif

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Everything that can go wrong while reading, writing or collecting images.
+///
+/// Each case names the file or folder involved, and `description` is one line meant for the user
+/// (for example `not a PNG file: /data/xray/a.png (bad signature)`).
+public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The path does not exist.
+    case missingFile(path: String)
+    /// The path exists but could not be read (permissions, a directory, an I/O error).
+    case unreadable(path: String, reason: String)
+    /// The file does not start with the PNG signature.
+    case notPNG(path: String)
+    /// The file starts like a PNG but libpng rejected it (truncated data, bad CRC, bad header...).
+    case corruptPNG(path: String, reason: String)
+    /// Writing a PNG failed.
+    case writeFailed(path: String, reason: String)
+    /// A folder that should hold PNG images holds none.
+    case emptyFolder(path: String)
+    /// An image-folder root without any class sub-folder.
+    case noClassFolders(path: String)
+    /// An image (or tensor) does not have the size the caller requires. `subject` is a path or a
+    /// short description such as `grid cell 2`.
+    case wrongSize(subject: String, expected: String, actual: String)
+    /// A `manifest.csv` that exists but cannot be used.
+    case badManifest(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let path): return "missing file: \(path)"
+        case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .notPNG(let path): return "not a PNG file: \(path) (bad signature)"
+        case .corruptPNG(let path, let reason): return "corrupt or truncated PNG: \(path) (\(reason))"
+        case .writeFailed(let path, let reason): return "cannot write PNG \(path): \(reason)"
+        case .emptyFolder(let path): return "no PNG images in folder: \(path)"
+        case .noClassFolders(let path): return "no class sub-folders in image folder: \(path)"
+        case .wrongSize(let subject, let expected, let actual):
+            return "wrong size: \(subject) is \(actual), expected \(expected)"
+        case .badManifest(let path, let reason): return "unusable manifest \(path): \(reason)"
+        }
+    }
+}
+
+extension ImagingError: LocalizedError {
+    public var errorDescription: String? { description }
+}
