@@ -3,7 +3,7 @@
 
 Run from this folder: python3 make_fixtures.py [SHARED_DIR]. The pixel values written here are the ones
 the tests expect; keep the two in step. With SHARED_DIR (the project's shared/ folder) it also refreshes
-the real-image fixtures: two 32x32 sample images and, for ultrasound/echo4c_f012.png, the golden
+the real-image fixtures: the 32x32 sample ultrasound/echo4c_f012.png and its golden
 tensors `x` of lenet/case-train-b1 (the PNG / 255) and resnet18/case-eval-b1 (its 64x64 bilinear
 upsampling by PyTorch) as raw little-endian float32 files.
 """
@@ -86,7 +86,7 @@ def main():
     if len(sys.argv) > 1:
         shared = sys.argv[1]
         base = os.path.join(shared, "datasets/medical-sample/32")
-        for rel in ["ultrasound/echo4c_f012.png", "xray/rg1chest_r00c00.png", "ct/ct693_r00c01.png"]:
+        for rel in ["ultrasound/echo4c_f012.png"]:
             shutil.copyfile(os.path.join(base, rel), rel.replace("/", "_"))
         for case, out in [("golden/lenet/case-train-b1.safetensors", "echo4c_f012_x32.f32"),
                           ("golden/resnet18/case-eval-b1.safetensors", "echo4c_f012_bilinear64.f32")]:
