@@ -43,11 +43,15 @@ struct ImageOptions: ParsableArguments {
 
     func load(size: Int, classes: Int) throws -> (x: Tensor, labels: [Int]) {
         guard !imagePaths.isEmpty else { throw InputError("give at least one --image") }
-        guard labels.count == imagePaths.count else {
-            throw InputError("\(imagePaths.count) --image but \(labels.count) --label: give one label per image")
+        return try Self.load(paths: imagePaths, labels: labels, size: size, classes: classes)
+    }
+
+    static func load(paths: [String], labels: [Int], size: Int, classes: Int) throws -> (x: Tensor, labels: [Int]) {
+        guard labels.count == paths.count else {
+            throw InputError("\(paths.count) --image but \(labels.count) --label: give one label per image")
         }
         for l in labels where l < 0 || l >= classes { throw InputError("label \(l) is outside 0..<\(classes)") }
-        let imgs = try input { try imagePaths.map { try RGBImage(path: $0).fitted(size: size) } }
+        let imgs = try input { try paths.map { try RGBImage(path: $0).fitted(size: size) } }
         var data: [Float] = []
         for im in imgs { data += im.pixels }
         return (Tensor(shape: [imgs.count, 3, size, size], data: data), labels)
