@@ -1,0 +1,101 @@
+import Foundation
+import NN
+import Tensor
+
+/// The attacks medpfl runs. Each is a short file on the shared `GradientMatching` core.
+public enum AttackKind: String, Sendable, Codable, CaseIterable {
+    case dlg, idlg, cpl, gradinv, analytic
+}
+
+/// How the dummy images start.
+public enum InitScheme: String, Sendable, Codable, CaseIterable {
+    /// N(0, 1) per pixel (DLG, iDLG, Inverting Gradients).
+    case randn
+    /// U[0,1) on a 16x16 tile repeated over the image (CPL's default "patterned" initialisation).
+    case patterned
+    case zeros
+    /// Every pixel 0.5.
+    case constant
+    /// U[0,1) per pixel.
+    case uniform
+    /// A U[0,1) 8x8 patch pasted at a random place on a 0.5 background.
+    case randomPatch = "random-patch"
+}
+
+/// Settings of one attack. Defaults equal each attack's original code (see `defaults(for:)`); every
+/// field can be overridden from the command line or an audit file.
+public struct AttackConfig: Sendable, Codable, Equatable {
+    public var kind: AttackKind
+    /// L-BFGS `step` calls (DLG/iDLG/CPL) or Adam iterations (GradInv).
+    public var iterations: Int
+    /// L-BFGS iterations inside one `step` (torch `max_iter`).
+    public var maxIterPerStep: Int
+    public var learningRate: Double
+    public var initialization: InitScheme
+    /// Independent starts; the one with the lowest final gradient loss is reported (never chosen by
+    /// looking at the original images).
+    public var restarts: Int
+    /// Total-variation weight (GradInv).
+    public var tvWeight: Double
+    /// Stop early once the matching loss is below this (CPL's optional early stop); nil = never.
+    public var earlyStopLoss: Double?
+    /// Adam on sign(gradient) (GradInv).
+    public var signedGradients: Bool
+
+    public static func defaults(for kind: AttackKind) -> AttackConfig {
+        switch kind {
+        case .dlg, .idlg:
+            // Zhu et al. 2019 / Zhao et al. 2020: torch L-BFGS (lr 1, max_iter 20), 300 steps, randn start.
+            return AttackConfig(kind: kind, iterations: 300, maxIterPerStep: 20, learningRate: 1, initialization: .randn,
+                                restarts: 1, tvWeight: 0, earlyStopLoss: nil, signedGradients: false)
+        case .cpl:
+            // Wei et al. 2020: label first (iDLG rule), patterned start, L-BFGS 300 steps.
+            return AttackConfig(kind: kind, iterations: 300, maxIterPerStep: 20, learningRate: 1, initialization: .patterned,
+                                restarts: 1, tvWeight: 0, earlyStopLoss: nil, signedGradients: false)
+        case .gradinv:
+            // Geiping et al. 2020: cosine + TV 1e-1, Adam lr 0.1 on signed gradients, boxed, MultiStepLR at
+            // 3/8, 5/8, 7/8 with gamma 0.1, 4800 iterations (the paper's ResNet setting: 24000 x 8 restarts).
+            return AttackConfig(kind: kind, iterations: 4800, maxIterPerStep: 1, learningRate: 0.1, initialization: .randn,
+                                restarts: 1, tvWeight: 0.1, earlyStopLoss: nil, signedGradients: true)
+        case .analytic:
+            return AttackConfig(kind: kind, iterations: 0, maxIterPerStep: 0, learningRate: 0, initialization: .zeros,
+                                restarts: 1, tvWeight: 0, earlyStopLoss: nil, signedGradients: false)
+        }
+    }
+}
+
+/// What the attacker has: the model and the weights the server sent, and one intercepted update.
+/// The original images are not part of it.
+public struct AttackProblem: @unchecked Sendable {
+    public let model: Model
+    public let state: ModelState
+    public let bn: BNMode
+    /// The intercepted update, one tensor per model parameter (gradient for FedSGD).
+    public let update: [Tensor]
+    /// Number of images behind the update (known to the server in FL).
+    public let batchSize: Int
+
+    public init(model: Model, state: ModelState, bn: BNMode, update: [Tensor], batchSize: Int) {
+        precondition(update.count == model.parameters.count, "update has \(update.count) tensors, model \(model.parameters.count)")
+        self.model = model; self.state = state; self.bn = bn; self.update = update; self.batchSize = batchSize
+    }
+
+    public var imageShape: [Int] { [batchSize] + model.inputShape }
+}
+
+/// One attack's outcome. `images` is the final iterate (for several restarts: the restart with the
+/// lowest gradient loss), clamped to [0, 1].
+public struct AttackResult: @unchecked Sendable {
+    public let kind: AttackKind
+    public let applicable: Bool
+    public let note: String?
+    public let images: Tensor
+    public let labels: [Int]
+    public let iterations: Int
+    public let evaluations: Int
+    public let finalLoss: Double
+    public let seconds: Double
+}
+
+/// Progress of a running attack (iteration count so far and current loss).
+public typealias AttackProgress = (_ iteration: Int, _ total: Int, _ loss: Double) -> Void

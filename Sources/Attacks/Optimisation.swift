@@ -1,0 +1,106 @@
+import Foundation
+import NN
+import Tensor
+
+/// The optimisation loops shared by the attacks: L-BFGS (DLG, iDLG, CPL) and boxed Adam (GradInv) over
+/// the dummy images (and, for DLG, the dummy label logits), against a `GradientMatching` loss.
+struct MatchingOptimisation {
+    let matching: GradientMatching
+    let config: AttackConfig
+    let progress: AttackProgress?
+
+    struct Outcome {
+        var x: Tensor
+        var logits: Tensor?
+        var loss: Double
+        var iterations: Int
+        var evaluations: Int
+    }
+
+    private func split(_ v: [Float], _ xShape: [Int], _ lShape: [Int]?) -> (Tensor, Tensor?) {
+        let nx = xShape.reduce(1, *)
+        let x = Tensor(shape: xShape, data: Array(v[0..<nx])).requiringGrad()
+        guard let ls = lShape else { return (x, nil) }
+        return (x, Tensor(shape: ls, data: Array(v[nx...])).requiringGrad())
+    }
+
+    private func objective(_ xShape: [Int], _ lShape: [Int]?) -> OptimizerObjective<Float> {
+        { v in
+            let (x, l) = split(v, xShape, lShape)
+            let r = matching.evaluate(x: x, logits: l)
+            var g = r.gradX.scalars
+            if let gl = r.gradLogits { g += gl.scalars }
+            return (Double(r.loss), g)
+        }
+    }
+
+    /// torch.optim.LBFGS for `config.iterations` steps; the final iterate is returned (if the last loss
+    /// is not finite, the optimiser has already restored its best iterate).
+    func lbfgs(x0: Tensor, logits0: Tensor?) throws -> Outcome {
+        let start = x0.scalars + (logits0?.scalars ?? [])
+        let opt = LBFGS<Float>(parameters: start, options: LBFGSOptions(lr: config.learningRate, maxIter: config.maxIterPerStep))
+        let f = objective(x0.shape, logits0?.shape)
+        var loss = Double.nan
+        for step in 0..<config.iterations {
+            loss = try opt.step(f)
+            progress?(step + 1, config.iterations, loss)
+            if let stop = config.earlyStopLoss, loss < stop { break }
+            if opt.isStopped { break }
+        }
+        // The loss at the final iterate (step() returns the loss before its last update).
+        let (x, l) = split(opt.parameters, x0.shape, logits0?.shape)
+        let final = matching.evaluate(x: x, logits: l).loss
+        return Outcome(x: x, logits: l, loss: Double(final), iterations: opt.iterations, evaluations: opt.evaluations + 1)
+    }
+
+    /// Adam (optionally on signed gradients) with MultiStepLR at 3/8, 5/8, 7/8 and a [0, 1] box.
+    func adam(x0: Tensor) throws -> Outcome {
+        let n = config.iterations
+        let milestones = [3 * n / 8, 5 * n / 8, 7 * n / 8]
+        let options = AdamOptions(lr: config.learningRate, signedGradients: config.signedGradients,
+                                  schedule: MultiStepLR(milestones: milestones, gamma: 0.1), box: [.unit()])
+        let opt = Adam<Float>(parameters: x0.scalars.map { min(max($0, 0), 1) }, options: options)
+        let f = objective(x0.shape, nil)
+        var loss = Double.nan
+        for it in 0..<n {
+            loss = try opt.step(f)
+            if it % 10 == 0 || it == n - 1 { progress?(it + 1, n, loss) }
+            if let stop = config.earlyStopLoss, loss < stop { break }
+            if opt.isStopped { break }
+        }
+        let (x, _) = split(opt.parameters, x0.shape, nil)
+        let final = matching.evaluate(x: x, logits: nil).loss
+        return Outcome(x: x, logits: nil, loss: Double(final), iterations: opt.iterations, evaluations: opt.evaluations + 1)
+    }
+}
+
+/// Dummy images for an initialisation scheme.
+func initialImages(_ scheme: InitScheme, shape: [Int], rng: inout SeededGenerator) -> Tensor {
+    let (b, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    switch scheme {
+    case .randn: return Tensor.randn(shape, using: &rng)
+    case .uniform: return Tensor.uniform(shape, using: &rng)
+    case .zeros: return Tensor.zeros(shape)
+    case .constant: return Tensor(shape: shape, repeating: 0.5)
+    case .patterned:
+        var v = [Float](repeating: 0, count: b * c * h * w)
+        let t = 16
+        for n in 0..<b {
+            let tile = (0..<(c * t * t)).map { _ in rng.uniform() }
+            for ch in 0..<c { for y in 0..<h { for x in 0..<w {
+                v[((n * c + ch) * h + y) * w + x] = tile[(ch * t + y % t) * t + x % t]
+            } } }
+        }
+        return Tensor(shape: shape, data: v)
+    case .randomPatch:
+        var v = [Float](repeating: 0.5, count: b * c * h * w)
+        let p = min(8, h, w)
+        for n in 0..<b {
+            let y0 = Int(rng.next() % UInt64(h - p + 1)), x0 = Int(rng.next() % UInt64(w - p + 1))
+            for ch in 0..<c { for y in 0..<p { for x in 0..<p {
+                v[((n * c + ch) * h + y0 + y) * w + x0 + x] = rng.uniform()
+            } } }
+        }
+        return Tensor(shape: shape, data: v)
+    }
+}

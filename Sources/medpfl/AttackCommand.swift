@@ -1,0 +1,174 @@
+import ArgumentParser
+import Attacks
+import Foundation
+import Imaging
+import Metrics
+import NN
+import Tensor
+
+extension AttackKind: ExpressibleByArgument {}
+extension InitScheme: ExpressibleByArgument {}
+
+struct AttackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attack",
+        abstract: "Run a gradient-leakage attack on real images (or on a captured update) and score it.",
+        discussion: """
+        In-process mode: the update is computed from --image/--images, then attacked; the images are used \
+        only to score the final reconstruction. Captured mode (--update FILE): the attacker sees only the \
+        update and the model weights; give --image/--label as well to score against the originals. \
+        The reported reconstruction is the final iterate (over restarts: the lowest gradient loss), never one \
+        chosen by comparing with the originals. stdout holds JSON only (--json); progress goes to stderr.
+        """)
+
+    @Option(help: "dlg, idlg, cpl, gradinv or analytic.") var attack: AttackKind
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var images: ImageOptions
+    @Option(help: "An ImageFolder (one sub-folder per class) to draw --count images from.") var imagesDir: String?
+    @Option(help: "Images drawn from --images-dir, evenly over the classes (seeded).") var count: Int = 6
+    @Option(help: "Images per attacked update.") var batch: Int = 1
+    @Option(help: "A captured update (safetensors, as `medpfl update` writes) to attack instead of computing one.") var update: String?
+    @Option(help: "Override the attack's iterations (L-BFGS steps or Adam iterations).") var iterations: Int?
+    @Option(help: "Override the number of restarts.") var restarts: Int?
+    @Option(help: "Override the initialisation: \(InitScheme.allCases.map(\.rawValue).joined(separator: ", ")).") var initialization: InitScheme?
+    @Option(help: "Override the total-variation weight.") var tv: Double?
+    @Option(help: "Stop early below this matching loss.") var earlyStop: Double?
+    @Option(help: "SSIM at or above which a reconstruction counts as a success.") var threshold: Double = 0.9
+    @Option(help: "Write originals and reconstructions here as PNG (folder 0700, files 0600).") var out: String?
+    @Flag(help: "Print JSON results on stdout.") var json = false
+    @Flag(help: "No progress line on stderr.") var quiet = false
+    @Option(help: "Parallel workers (default: all cores).") var jobs: Int?
+
+    struct SampleJSON: Encodable {
+        let image: String, trueLabel: Int, recoveredLabel: Int?
+        let mse: Double, psnr: Double, ssim: Double, success: Bool
+        let iterations: Int, finalLoss: Double, seconds: Double
+    }
+    struct Aggregate: Encodable {
+        let attack: String, model: String, images: Int, asr: Double, meanSSIM: Double, meanMSE: Double, meanPSNR: Double
+        let labelAccuracy: Double, secondsPerImage: Double, wallSeconds: Double
+    }
+    struct Output: Encodable { let samples: [SampleJSON]; let aggregate: Aggregate; let config: AttackConfig; let note: String? }
+
+    func run() throws {
+        let t0 = Date()
+        let loaded = try model.load()
+        let m = loaded.model
+        var config = AttackConfig.defaults(for: attack)
+        if let v = iterations { guard v > 0 else { throw InputError("--iterations must be positive") }; config.iterations = v }
+        if let v = restarts { guard v > 0 else { throw InputError("--restarts must be positive") }; config.restarts = v }
+        if let v = initialization { config.initialization = v }
+        if let v = tv { config.tvWeight = v }
+        if let v = earlyStop { config.earlyStopLoss = v }
+        guard batch >= 1 else { throw InputError("--batch must be at least 1") }
+
+        // Samples (originals), if any.
+        var paths: [String] = [], labels: [Int] = []
+        if let dir = imagesDir {
+            let folder = try input { try ImageFolder(root: dir) }
+            var rng = SeededGenerator(seed: model.seed).derived("select")
+            let picked = SampleSelection.evenly(folder, count: count, rng: &rng)
+            paths = picked.map { folder.samples[$0].path }; labels = picked.map { folder.samples[$0].label }
+        } else {
+            paths = images.imagePaths; labels = images.labels
+        }
+        let size = m.inputShape[1]
+        var originals: Tensor? = nil
+        if !paths.isEmpty {
+            let opts = ImageOptions(); _ = opts
+            let b = try ImageOptions.load(paths: paths, labels: labels, size: size, classes: m.classes)
+            originals = b.x
+        }
+        var problems: [(AttackProblem, range: Range<Int>)] = []
+        if let u = update {
+            let stored = try input { try Safetensors.read(u) }
+            let tensors = try input { () throws -> [Tensor] in
+                try m.parameters.map { spec in
+                    guard let t = stored.tensors[spec.name] else { throw InputError("update \(u) lacks '\(spec.name)' for model \(m.name)") }
+                    guard t.shape == spec.shape else { throw InputError("update \(u): '\(spec.name)' has shape \(t.shape), model needs \(spec.shape)") }
+                    return t.tensor
+                }
+            }
+            let b = Int(stored.metadata["batch"] ?? "") ?? batch
+            if let o = originals, o.shape[0] != b { throw InputError("the update holds a batch of \(b) but \(o.shape[0]) reference images were given") }
+            problems = [(AttackProblem(model: m, state: loaded.state, bn: model.bn, update: tensors, batchSize: b), 0..<b)]
+        } else {
+            guard let x = originals else { throw InputError("give --image/--label, --images-dir, or --update") }
+            let n = x.shape[0]
+            guard n % batch == 0 else { throw InputError("\(n) images do not split into batches of \(batch)") }
+            for start in stride(from: 0, to: n, by: batch) {
+                let xb = x.narrowed([start..<(start + batch), 0..<3, 0..<size, 0..<size])
+                let yb = Array(labels[start..<(start + batch)])
+                let g = m.gradients(images: xb, labels: yb, state: loaded.state, bn: model.bn).grads
+                problems.append((AttackProblem(model: m, state: loaded.state, bn: model.bn, update: g, batchSize: batch), start..<(start + batch)))
+            }
+        }
+
+        // Run every update's attack in parallel (one BLAS thread each).
+        let progress = ProgressLine(total: problems.count, enabled: !quiet)
+        let results = try ParallelMap.run(problems.count, jobs: jobs) { i -> AttackResult in
+            let seed = SeededGenerator(seed: model.seed).derived("attack-\(i)").seed
+            return try Attack.run(config, on: problems[i].0, seed: seed) { it, total, loss in progress.update(i, it, total, loss) }
+        }
+        progress.finish()
+        let wall = Date().timeIntervalSince(t0)
+
+        var rows: [SampleJSON] = []
+        var allScores: [ScoredSample] = []
+        var recon: [(Int, RGBImage, RGBImage?)] = []
+        var note: String? = nil
+        for (k, r) in results.enumerated() {
+            if !r.applicable { note = r.note; continue }
+            let range = problems[k].range
+            let b = range.count, per = r.images.count / b
+            if let x = originals {
+                let xb = x.narrowed([range, 0..<3, 0..<size, 0..<size])
+                let scored = Scoring.score(originals: xb, labels: Array(labels[range]), result: r, threshold: threshold)
+                allScores += scored
+                for s in scored {
+                    let idx = range.lowerBound + s.original
+                    rows.append(SampleJSON(image: paths[idx], trueLabel: s.trueLabel, recoveredLabel: s.recoveredLabel,
+                                           mse: s.score.mse, psnr: s.score.psnr, ssim: s.score.ssim, success: s.score.success,
+                                           iterations: r.iterations, finalLoss: r.finalLoss, seconds: r.seconds / Double(b)))
+                    let ri = RGBImage(tensor: Tensor(shape: [3, size, size], data: Array(r.images.scalars[(s.reconstruction * per)..<((s.reconstruction + 1) * per)])))
+                    let oi = RGBImage(tensor: Tensor(shape: [3, size, size], data: Array(xb.scalars[(s.original * per)..<((s.original + 1) * per)])))
+                    recon.append((idx, ri, oi))
+                }
+            } else {
+                for j in 0..<b {
+                    let ri = RGBImage(tensor: Tensor(shape: [3, size, size], data: Array(r.images.scalars[(j * per)..<((j + 1) * per)])))
+                    recon.append((j, ri, nil))
+                    rows.append(SampleJSON(image: "(unknown: captured update)", trueLabel: -1, recoveredLabel: r.labels[j],
+                                           mse: .nan, psnr: .nan, ssim: .nan, success: false, iterations: r.iterations,
+                                           finalLoss: r.finalLoss, seconds: r.seconds / Double(b)))
+                }
+            }
+        }
+        if let dir = out { try writeImages(recon, to: dir) }
+        let scores = allScores.map(\.score)
+        let n = Double(max(scores.count, 1))
+        let labelHits = allScores.filter { $0.recoveredLabel == $0.trueLabel }.count
+        let agg = Aggregate(attack: attack.rawValue, model: m.name, images: rows.count,
+                            asr: scores.isEmpty ? .nan : attackSuccessRate(scores),
+                            meanSSIM: scores.isEmpty ? .nan : scores.map(\.ssim).reduce(0, +) / n,
+                            meanMSE: scores.isEmpty ? .nan : scores.map(\.mse).reduce(0, +) / n,
+                            meanPSNR: scores.isEmpty ? .nan : scores.map { min($0.psnr, 100) }.reduce(0, +) / n,
+                            labelAccuracy: allScores.isEmpty ? .nan : Double(labelHits) / n,
+                            secondsPerImage: results.map(\.seconds).reduce(0, +) / Double(max(rows.count, 1)),
+                            wallSeconds: wall)
+        if json { try printJSON(Output(samples: rows, aggregate: agg, config: config, note: note)) }
+        else {
+            if let nt = note { print(nt) }
+            for r in rows { print(String(format: "%@  label %d -> %@  SSIM %.4f  MSE %.5f  PSNR %.2f dB  %@  %.2f s", r.image, r.trueLabel, r.recoveredLabel.map(String.init) ?? "-", r.ssim, r.mse, r.psnr, r.success ? "RECOVERED" : "not recovered", r.seconds)) }
+            print(String(format: "%@ on %@: ASR %.3f, mean SSIM %.4f, mean MSE %.5f, label accuracy %.3f, %.2f s per image (wall %.1f s)", agg.attack, agg.model, agg.asr, agg.meanSSIM, agg.meanMSE, agg.labelAccuracy, agg.secondsPerImage, wall))
+        }
+    }
+
+    func writeImages(_ recon: [(Int, RGBImage, RGBImage?)], to dir: String) throws {
+        try input { try PrivateDirectory.create(dir) }
+        for (i, r, o) in recon {
+            try input { try r.writePNG(to: "\(dir)/\(String(format: "%03d", i))-reconstruction.png") }
+            if let o = o { try input { try o.writePNG(to: "\(dir)/\(String(format: "%03d", i))-original.png") } }
+        }
+    }
+}

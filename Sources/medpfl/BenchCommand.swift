@@ -1,0 +1,35 @@
+import ArgumentParser
+import Attacks
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time one double-backward evaluation (the unit of every attack) and sgemm; prints JSON.")
+
+    @Flag(help: "Print JSON (the only format; kept for symmetry with other commands).") var json = false
+    @Option(help: "Timed evaluations per configuration.") var reps = 50
+    @Option(help: "Warm-up evaluations per configuration.") var warmup = 10
+    @Flag(help: "Skip resnet18-cifar (its evaluations take far longer than the small models').") var skipResnet = false
+
+    struct Output: Encodable {
+        let tool: String, version: String, threads: Int
+        let doubleBackward: [DoubleBackwardTiming]
+        let sgemm512GFLOPS: Double
+        let peakResidentMiB: Double
+    }
+
+    func run() throws {
+        var rows: [DoubleBackwardTiming] = []
+        var configs: [(String, Int, Int)] = [("lenet", 1, reps), ("lenet", 4, reps), ("lenet", 8, reps), ("cnn7", 1, reps)]
+        if !skipResnet { configs.append(("resnet18-cifar", 1, max(5, reps / 5))) }
+        for (m, b, r) in configs {
+            let t = try Benchmark.doubleBackward(model: m, batch: b, reps: r, warmup: m.hasPrefix("resnet") ? 2 : warmup)
+            note("\(m) batch \(b): median \(String(format: "%.3f", t.medianMs)) ms, min \(String(format: "%.3f", t.minMs)) ms")
+            rows.append(t)
+        }
+        let g = Benchmark.sgemmGFLOPS()
+        try printJSON(Output(tool: "medpfl", version: medpflVersion, threads: 1, doubleBackward: rows,
+                             sgemm512GFLOPS: g, peakResidentMiB: Benchmark.peakResidentMiB()))
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Tensor
+
+/// Version of the tool, recorded in every audit.
+let medpflVersion = "0.1.0"
+
+@main
+struct MedPFL: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "medpfl",
+        abstract: "Privacy audit of federated-learning updates against gradient-leakage attacks.",
+        discussion: """
+        Exit codes: 0 success; 2 bad input (missing or corrupt file, unknown model, malformed spec); \
+        1 internal error. `medpfl audit` adds 3: risk at or above --fail-on.
+        """,
+        version: medpflVersion,
+        subcommands: [UpdateCommand.self, AttackCommand.self, BenchCommand.self])
+
+    static func main() {
+        BLAS.setThreads(1)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as InputError {
+            FileHandle.standardError.write(Data("medpfl: error: \(e.message)\n".utf8))
+            Foundation.exit(2)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is CleanExit { exit(withError: error) }
+            if code == .validationFailure || error is ValidationError || "\(type(of: error))".contains("CommandError") {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// Bad input: printed as one line, exit code 2.
+struct InputError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Runs `body`, turning any error it throws into bad input (exit 2) with the error's own one-line text.
+func input<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as InputError { throw e } catch {
+        throw InputError(String(describing: error).split(separator: "\n").first.map(String.init) ?? "\(error)")
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    FileHandle.standardOutput.write(try enc.encode(value))
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import NN
+import Tensor
+
+extension BNMode: ExpressibleByArgument {}
+
+/// Which model, with which weights: shared by every command that builds a model.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Zoo model: \(ModelZoo.names.joined(separator: ", ")).") var model: String?
+    @Option(help: "A site's own nn.Sequential model file (YAML); see audits/models/site-cnn.yaml.") var modelFile: String?
+    @Option(help: "Weights (safetensors, PyTorch state-dict keys). Default: seeded initialisation.") var weights: String?
+    @Option(help: "Number of classes (zoo models).") var classes: Int = 6
+    @Option(help: "Square input size in pixels (zoo models).") var size: Int = 32
+    @Option(help: "Seed of the initialisation and of every random draw.") var seed: UInt64 = 1234
+    @Option(help: "Batch-norm mode: train (batch statistics) or eval (running statistics).") var bn: BNMode = .train
+
+    func validate() throws {
+        if model == nil && modelFile == nil { throw ValidationError("give --model NAME or --model-file FILE") }
+        if model != nil && modelFile != nil { throw ValidationError("give either --model or --model-file, not both") }
+    }
+
+    func load() throws -> (model: Model, state: ModelState) {
+        try input {
+            let m: Model
+            if let f = modelFile {
+                guard FileManager.default.fileExists(atPath: f) else { throw InputError("model file \(f) does not exist") }
+                m = try ModelFile.load(f)
+            } else {
+                m = try ModelZoo.make(model!, classes: classes, size: size)
+            }
+            if let w = weights { return (m, try m.loadState(w, allowMissingBuffers: true)) }
+            return (m, m.initialState(seed: seed))
+        }
+    }
+}
+
+/// Images and labels given one by one.
+struct ImageOptions: ParsableArguments {
+    @Option(name: .customLong("image"), help: "A PNG image (repeatable).") var imagePaths: [String] = []
+    @Option(name: .customLong("label"), help: "The class index of each --image, in the same order (repeatable).") var labels: [Int] = []
+
+    func load(size: Int, classes: Int) throws -> (x: Tensor, labels: [Int]) {
+        guard !imagePaths.isEmpty else { throw InputError("give at least one --image") }
+        return try Self.load(paths: imagePaths, labels: labels, size: size, classes: classes)
+    }
+
+    static func load(paths: [String], labels: [Int], size: Int, classes: Int) throws -> (x: Tensor, labels: [Int]) {
+        guard labels.count == paths.count else {
+            throw InputError("\(paths.count) --image but \(labels.count) --label: give one label per image")
+        }
+        for l in labels where l < 0 || l >= classes { throw InputError("label \(l) is outside 0..<\(classes)") }
+        let imgs = try input { try paths.map { try RGBImage(path: $0).fitted(size: size) } }
+        var data: [Float] = []
+        for im in imgs { data += im.pixels }
+        return (Tensor(shape: [imgs.count, 3, size, size], data: data), labels)
+    }
+}

@@ -1,0 +1,73 @@
+import Dispatch
+import Foundation
+import Imaging
+import Tensor
+
+/// Folders that will hold patient images: created owner-only (0700).
+enum PrivateDirectory {
+    static func create(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        chmod(path, 0o700)
+    }
+}
+
+/// Runs `count` independent jobs on all cores (each job uses one BLAS thread), results in order.
+enum ParallelMap {
+    static func run<T>(_ count: Int, jobs: Int? = nil, _ body: @escaping (Int) throws -> T) throws -> [T] {
+        let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, count))
+        var results = [Result<T, Error>?](repeating: nil, count: count)
+        let lock = NSLock()
+        var next = 0
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                lock.lock(); let i = next; next += 1; lock.unlock()
+                if i >= count { return }
+                let r = Result { try body(i) }
+                lock.lock(); results[i] = r; lock.unlock()
+            }
+        }
+        return try results.map { try $0!.get() }
+    }
+}
+
+/// One progress line on stderr: samples done, current iteration and loss, ETA.
+final class ProgressLine: @unchecked Sendable {
+    let total: Int, enabled: Bool, start = Date()
+    let lock = NSLock()
+    var state: [Int: (Int, Int, Double)] = [:]
+    var last = Date.distantPast
+    init(total: Int, enabled: Bool) { self.total = total; self.enabled = enabled && total > 0 }
+
+    func update(_ job: Int, _ it: Int, _ of: Int, _ loss: Double) {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        state[job] = (it, of, loss)
+        let now = Date()
+        guard now.timeIntervalSince(last) > 0.25 else { return }
+        last = now
+        let fraction = state.values.reduce(0.0) { $0 + Double($1.0) / Double(max($1.1, 1)) } / Double(total)
+        let elapsed = now.timeIntervalSince(start)
+        let eta = fraction > 0.01 ? elapsed / fraction - elapsed : .nan
+        let done = state.values.filter { $0.0 >= $0.1 }.count
+        let line = String(format: "\r[%d/%d done] sample %d: iteration %d/%d, loss %.3e, elapsed %.0f s, ETA %@   ",
+                          done, total, job + 1, it, of, loss, elapsed, eta.isFinite ? String(format: "%.0f s", eta) : "--")
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
+}
+
+/// Which images of a folder an attack or audit uses: `count` images spread evenly over the classes
+/// (round-robin over classes, each class's images in a seeded random order).
+enum SampleSelection {
+    static func evenly(_ folder: ImageFolder, count: Int, rng: inout SeededGenerator) -> [Int] {
+        var perClass = (0..<folder.classes.count).map { folder.indices(ofClass: $0) }
+        for c in perClass.indices { perClass[c].shuffle(using: &rng) }
+        var out: [Int] = []
+        var round = 0
+        while out.count < count && perClass.contains(where: { round < $0.count }) {
+            for c in perClass.indices where round < perClass[c].count && out.count < count { out.append(perClass[c][round]) }
+            round += 1
+        }
+        return out
+    }
+}
