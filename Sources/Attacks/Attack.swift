@@ -27,6 +27,7 @@ public enum Attack {
             // Restarts are ranked by the attacker's own objective, never by the original images.
             let better = best.map { b in outcome.loss.isFinite && (!b.0.loss.isFinite || outcome.loss < b.0.loss) } ?? true
             if better { best = (outcome, labels) }
+            if let enough = config.satisfiedLoss, let b = best, b.0.loss < enough { break }
         }
         let (o, labels) = best!
         return AttackResult(kind: config.kind, applicable: true, note: nil, images: GradMode.withoutGrad { o.x.detached().clamp(min: 0, max: 1) },

@@ -41,6 +41,10 @@ public struct AttackConfig: Sendable, Codable, Equatable {
     public var earlyStopLoss: Double?
     /// Adam on sign(gradient) (GradInv).
     public var signedGradients: Bool
+    /// With several restarts: stop restarting once a start reaches a matching loss below this (a stalled
+    /// L-BFGS run ends orders of magnitude above a converged one, so restarts cost little when the
+    /// first start succeeds). nil = always run every restart.
+    public var satisfiedLoss: Double? = nil
 
     public static func defaults(for kind: AttackKind) -> AttackConfig {
         switch kind {

@@ -11,6 +11,8 @@ public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let count: Int
     @usableFromInline let storage: UnsafeMutablePointer<Float>
+    /// Owner of the memory; reshapes share it (no copy).
+    @usableFromInline let buffer: Buffer
     /// True for leaves the caller wants gradients of, and for results that depend on such leaves.
     public internal(set) var requiresGrad: Bool
     @usableFromInline var node: Node?
@@ -21,15 +23,21 @@ public final class Tensor: @unchecked Sendable {
         self.shape = shape
         let n = shape.reduce(1, *)
         self.count = n
-        let bytes = max(n, 1) * MemoryLayout<Float>.stride
-        var raw: UnsafeMutableRawPointer? = nil
-        posix_memalign(&raw, 64, bytes)
-        self.storage = raw!.bindMemory(to: Float.self, capacity: max(n, 1))
+        self.buffer = Buffer(count: n)
+        self.storage = buffer.pointer
         self.requiresGrad = false
         self.node = nil
     }
 
-    deinit { free(storage) }
+    /// A tensor of a new shape over the same memory (used by `reshaped`).
+    @usableFromInline init(sharing other: Tensor, shape: [Int]) {
+        self.shape = shape
+        self.count = other.count
+        self.buffer = other.buffer
+        self.storage = other.storage
+        self.requiresGrad = false
+        self.node = nil
+    }
 
     public convenience init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
         precondition(shape.reduce(1, *) == data.count,
@@ -91,6 +99,17 @@ extension Tensor: CustomStringConvertible {
         let head = scalars.prefix(8).map { String(format: "%.5g", $0) }.joined(separator: ", ")
         return "Tensor(shape: \(shape), [\(head)\(count > 8 ? ", ..." : "")])"
     }
+}
+
+/// 64-byte aligned Float memory, freed with its last tensor.
+@usableFromInline final class Buffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(count n: Int) {
+        var raw: UnsafeMutableRawPointer? = nil
+        posix_memalign(&raw, 64, max(n, 1) * MemoryLayout<Float>.stride)
+        pointer = raw!.bindMemory(to: Float.self, capacity: max(n, 1))
+    }
+    deinit { free(pointer) }
 }
 
 @inline(__always) func strides(of shape: [Int]) -> [Int] {

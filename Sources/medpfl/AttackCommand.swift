@@ -29,7 +29,8 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Images per attacked update.") var batch: Int = 1
     @Option(help: "A captured update (safetensors, as `medpfl update` writes) to attack instead of computing one.") var update: String?
     @Option(help: "Override the attack's iterations (L-BFGS steps or Adam iterations).") var iterations: Int?
-    @Option(help: "Override the number of restarts.") var restarts: Int?
+    @Option(help: "Override the number of restarts (the start with the lowest matching loss is reported).") var restarts: Int?
+    @Option(help: "Stop restarting once a start's matching loss is below this.") var satisfiedLoss: Double?
     @Option(help: "Override the initialisation: \(InitScheme.allCases.map(\.rawValue).joined(separator: ", ")).") var initialization: InitScheme?
     @Option(help: "Override the total-variation weight.") var tv: Double?
     @Option(help: "Stop early below this matching loss.") var earlyStop: Double?
@@ -60,6 +61,7 @@ struct AttackCommand: ParsableCommand {
         if let v = initialization { config.initialization = v }
         if let v = tv { config.tvWeight = v }
         if let v = earlyStop { config.earlyStopLoss = v }
+        if let v = satisfiedLoss { config.satisfiedLoss = v }
         guard batch >= 1 else { throw InputError("--batch must be at least 1") }
 
         // Samples (originals), if any.

@@ -15,7 +15,7 @@ struct MedPFL: ParsableCommand {
         1 internal error. `medpfl audit` adds 3: risk at or above --fail-on.
         """,
         version: medpflVersion,
-        subcommands: [UpdateCommand.self, AttackCommand.self, BenchCommand.self])
+        subcommands: [UpdateCommand.self, AttackCommand.self, MetricsCommand.self, BenchCommand.self])
 
     static func main() {
         BLAS.setThreads(1)
@@ -52,7 +52,7 @@ func input<T>(_ body: () throws -> T) throws -> T {
 
 func printJSON<T: Encodable>(_ value: T) throws {
     let enc = JSONEncoder()
-    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     FileHandle.standardOutput.write(try enc.encode(value))
     FileHandle.standardOutput.write(Data("\n".utf8))

@@ -5,6 +5,15 @@ import Foundation
 /// (see ../shared/notes/swift-numerics.md: two OpenBLAS threads do not help small shapes).
 public enum BLAS {
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+    /// sum a[i] * b[i] of Float vectors, accumulated in Double (cblas_dsdot).
+    @inline(__always) public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Double {
+        cblas_dsdot(Int32(count), a, 1, b, 1)
+    }
+    /// y += alpha * x on Float vectors (cblas_saxpy).
+    @inline(__always) public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
+    }
 }
 
 /// C = op(A) * op(B) on raw row-major storage, optionally accumulating (beta = 1).

@@ -10,8 +10,7 @@ extension Tensor {
         }
         precondition(target.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
         if target == shape { return self }
-        let out = Tensor(uninitializedShape: target)
-        out.storage.update(from: storage, count: count)
+        let out = Tensor(sharing: self, shape: target)   // values never change after creation: share them
         let old = shape
         return out.recording("reshape", [self]) { g, _, _ in [g.reshaped(old)] }
     }
