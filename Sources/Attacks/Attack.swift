@@ -37,6 +37,6 @@ public enum Attack {
 
     /// The label the iDLG rule reads from an update.
     public static func inferLabels(_ problem: AttackProblem) -> [Int] {
-        LabelInference.infer(lastLayerGradient: problem.update[problem.model.classifierWeight], batchSize: problem.batchSize)
+        LabelInference.infer(problem)
     }
 }

@@ -1,0 +1,136 @@
+import XCTest
+import NN
+
+/// The real `medpfl` binary, as a user runs it.
+final class CLITests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    static let golden = root.appendingPathComponent("../shared/golden").standardized
+    static let data = root.appendingPathComponent("data/medical-sample/32")
+
+    var binary: URL {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for c in [dir, dir.deletingLastPathComponent()] {
+            let b = c.appendingPathComponent("medpfl")
+            if FileManager.default.isExecutableFile(atPath: b.path) { return b }
+        }
+        return Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent().appendingPathComponent("medpfl")
+    }
+
+    @discardableResult
+    func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o; p.standardError = e
+        try p.run()
+        let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    }
+
+    var tmp: URL!
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("medpfl-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    func relErr(_ a: [Float], _ b: [Float]) -> Double {
+        var n = 0.0, d = 0.0
+        for i in a.indices { n += Double(a[i] - b[i]) * Double(a[i] - b[i]); d += Double(b[i]) * Double(b[i]) }
+        return (n / d).squareRoot()
+    }
+
+    /// `medpfl update` with PyTorch's weights equals PyTorch's update (golden README tolerances).
+    func testUpdateEqualsPyTorch() throws {
+        for (model, tol) in [("lenet", 1e-4), ("mlp", 1e-4), ("cnn7", 2e-3)] {
+            let out = tmp.appendingPathComponent("\(model).safetensors").path
+            let r = try run(["update", "--model", model, "--weights", Self.golden.appendingPathComponent("\(model)/weights-train.safetensors").path,
+                             "--image", Self.data.appendingPathComponent("ultrasound/echo4c_f012.png").path, "--label", "4", "--out", out])
+            XCTAssertEqual(r.code, 0, r.err)
+            let ours = try Safetensors.read(out), ref = try Safetensors.read(Self.golden.appendingPathComponent("\(model)/case-train-b1-update.safetensors").path)
+            XCTAssertEqual(Set(ours.tensors.keys), Set(ref.tensors.keys))
+            for (k, t) in ref.tensors { XCTAssertLessThan(relErr(ours.tensors[k]!.floats, t.floats), tol, "\(model) \(k)") }
+            var st = stat(); stat(out, &st)
+            XCTAssertEqual(st.st_mode & 0o777, 0o600, "updates are written owner-only")
+            XCTAssertEqual(ours.metadata["model"], model)
+        }
+    }
+
+    /// Bad input: exit code 2 and one line naming the problem.
+    func testBadInputExitsTwoWithOneLine() throws {
+        let img = Self.data.appendingPathComponent("ct/ct693_r00c01.png").path
+        let corrupt = tmp.appendingPathComponent("corrupt.png").path
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]).write(to: URL(fileURLWithPath: corrupt))
+        let text = tmp.appendingPathComponent("notpng.png").path
+        try "hello".write(toFile: text, atomically: true, encoding: .utf8)
+        let truncated = tmp.appendingPathComponent("trunc.safetensors").path
+        let w = try Data(contentsOf: Self.golden.appendingPathComponent("lenet/weights-train.safetensors"))
+        try w.prefix(w.count / 2).write(to: URL(fileURLWithPath: truncated))
+        let badYAML = tmp.appendingPathComponent("bad.yaml").path
+        try "input: [3, 32, 32]\nclasses: 6\nlayers:\n  - conv2d: {in: 3, out: 8, kernel: 3}\n  - flatten\n  - linear: {in: 100, out: 6}\n".write(toFile: badYAML, atomically: true, encoding: .utf8)
+        let out = tmp.appendingPathComponent("u.safetensors").path
+        let cases: [([String], String)] = [
+            (["update", "--model", "lenet", "--image", "/no/such.png", "--label", "1", "--out", out], "/no/such.png"),
+            (["update", "--model", "lenet", "--image", corrupt, "--label", "1", "--out", out], "corrupt.png"),
+            (["update", "--model", "lenet", "--image", text, "--label", "1", "--out", out], "notpng.png"),
+            (["update", "--model", "alexnet", "--image", img, "--label", "1", "--out", out], "alexnet"),
+            (["update", "--model", "lenet", "--image", img, "--out", out], "--label"),
+            (["update", "--model", "lenet", "--image", img, "--label", "9", "--out", out], "label 9"),
+            (["update", "--model", "mlp", "--weights", Self.golden.appendingPathComponent("lenet/weights-train.safetensors").path, "--image", img, "--label", "1", "--out", out], "fc1.weight"),
+            (["update", "--model", "lenet", "--weights", truncated, "--image", img, "--label", "1", "--out", out], "trunc.safetensors"),
+            (["update", "--model-file", badYAML, "--image", img, "--label", "1", "--out", out], "linear expects 100 input features"),
+            (["metrics", "--reference", img, "--candidate", Self.golden.appendingPathComponent("cases.json").path], "cases.json"),
+            (["attack", "--attack", "dlg", "--model", "lenet", "--update", "/no/update.safetensors"], "/no/update.safetensors"),
+        ]
+        for (args, needle) in cases {
+            let r = try run(args)
+            XCTAssertEqual(r.code, 2, "\(args): \(r.err)")
+            let lines = r.err.split(separator: "\n", omittingEmptySubsequences: true)
+            XCTAssertEqual(lines.count, 1, "\(args): one line expected, got \(r.err)")
+            XCTAssertTrue(r.err.contains(needle), "\(args): message should name \(needle): \(r.err)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing is written on bad input")
+    }
+
+    func testVersionAndHelp() throws {
+        XCTAssertEqual(try run(["--version"]).code, 0)
+        let h = try run(["--help"])
+        XCTAssertEqual(h.code, 0)
+        for sub in ["update", "attack", "metrics", "bench"] { XCTAssertTrue(h.out.contains(sub), sub) }
+    }
+
+    /// The attacker's side from a captured file, JSON on stdout, images written owner-only.
+    func testAttackOnCapturedUpdate() throws {
+        let img = Self.data.appendingPathComponent("histology/ihc_r00c00.png").path
+        let upd = tmp.appendingPathComponent("u.safetensors").path
+        XCTAssertEqual(try run(["update", "--model", "lenet", "--image", img, "--label", "2", "--out", upd]).code, 0)
+        let outDir = tmp.appendingPathComponent("recon").path
+        let r = try run(["attack", "--attack", "idlg", "--model", "lenet", "--update", upd, "--image", img, "--label", "2",
+                         "--iterations", "150", "--json", "--quiet", "--out", outDir])
+        XCTAssertEqual(r.code, 0, r.err)
+        let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        let agg = json["aggregate"] as! [String: Any]
+        XCTAssertEqual(agg["labelAccuracy"] as? Double, 1)
+        XCTAssertGreaterThanOrEqual(agg["meanSSIM"] as! Double, 0.9)
+        var st = stat(); stat(outDir, &st)
+        XCTAssertEqual(st.st_mode & 0o777, 0o700)
+        stat(outDir + "/000-reconstruction.png", &st)
+        XCTAssertEqual(st.st_mode & 0o777, 0o600)
+    }
+
+    func testMetricsCommandMatchesSkimage() throws {
+        let g = Self.golden.appendingPathComponent("metrics")
+        let r = try run(["metrics", "--reference", g.appendingPathComponent("pair00-noise0.1-ref.png").path,
+                         "--candidate", g.appendingPathComponent("pair00-noise0.1-cand.png").path, "--json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let j = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        // Python's JSON writes an infinite PSNR as the bare token Infinity.
+        let text = try String(contentsOf: Self.golden.appendingPathComponent("metrics.json"), encoding: .utf8).replacingOccurrences(of: "Infinity", with: "null")
+        let all = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        let pairs = (all as? [[String: Any]]) ?? ((all as! [String: Any])["pairs"] as! [[String: Any]])
+        let ref = pairs.first { ($0["candidate"] as! String) == "metrics/pair00-noise0.1-cand.png" }!
+        XCTAssertEqual(j["ssim"] as! Double, ref["ssim"] as! Double, accuracy: 1e-4)
+    }
+}
