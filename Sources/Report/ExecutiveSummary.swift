@@ -1,0 +1,143 @@
+import Foundation
+
+/// The executive summary in plain words: the verdict at the declared setting, label leakage, the
+/// recommendation and its accuracy cost, and a paragraph to paste into a filing.
+///
+/// Every sentence is Markdown; every user-supplied string in it is escaped (`Escaping.markdown`).
+struct ExecutiveSummary {
+    let verdict: String
+    let labelLeakage: String
+    let recommendation: String
+    let accuracyCost: String
+    let filing: String
+
+    init(_ data: ReportData) {
+        let m = data.metadata
+        let declared = data.setting(m.declaredSetting)!
+        let rows = data.rows(setting: declared.id)
+        let worst = Self.strongest(rows)
+        let threshold = ReportNumbers.ssim(m.successThreshold)
+        let md = Escaping.markdown
+
+        // Verdict.
+        var v = ""
+        if let w = worst, let a = data.attack(w.attack) {
+            if w.asr > 0 {
+                v += "With the strongest attack, \(md(a.name)), someone who intercepts a single model update sent at "
+                v += "the declared setting, \(md(declared.label)), rebuilds **\(ReportNumbers.count(w.asr, of: w.images)) "
+                v += "images** recognisably (SSIM at least \(threshold); mean SSIM \(ReportNumbers.ssim(w.meanSSIM)), "
+                v += "best image \(ReportNumbers.ssim(w.maxSSIM)))."
+            } else {
+                v += "At the declared setting, \(md(declared.label)), no attack rebuilt any of the \(w.images) images "
+                v += "recognisably (SSIM at least \(threshold)); the closest, \(md(a.name)), reached a mean SSIM of "
+                v += "\(ReportNumbers.ssim(w.meanSSIM)) (best image \(ReportNumbers.ssim(w.maxSSIM)))."
+            }
+        } else {
+            v += "No attack was run at the declared setting, \(md(declared.label))."
+        }
+        v += " The overall risk is **\(declared.band.title)**"
+        if let def = data.bands.first(where: { $0.level == declared.band }) {
+            v += " (\(md(def.criterion)))"
+        }
+        verdict = v + "."
+
+        // Label leakage.
+        let leaks = rows.filter { $0.labelLeakage != nil }
+        if let top = leaks.max(by: { $0.labelLeakage! < $1.labelLeakage! }), let a = data.attack(top.attack) {
+            let share = top.labelLeakage!
+            if share > 0 {
+                labelLeakage = "\(md(a.name)) recovered the true class of **\(ReportNumbers.count(share, of: top.images)) images** "
+                    + "(\(ReportNumbers.percent(share))) from a single update at the declared setting. The class of a medical "
+                    + "image can itself be sensitive (it may reveal the diagnosis)."
+            } else {
+                labelLeakage = "no attack recovered the class of any image at the declared setting."
+            }
+        } else {
+            labelLeakage = "not measured: no attack at the declared setting infers labels."
+        }
+
+        // Recommendation and its cost.
+        let rec = data.recommendation
+        let recSetting = rec?.setting.flatMap(data.setting)
+        var r: String
+        if let s = recSetting {
+            if s.id == declared.id {
+                r = "keep the declared setting, \(md(s.label)) (\(Escaping.codeSpan(s.id)))."
+            } else {
+                r = "\(md(s.label)) (\(Escaping.codeSpan(s.id))), rated **\(s.band.title)**"
+                if let w = Self.strongest(data.rows(setting: s.id)) {
+                    r += ": the strongest attack there rebuilds \(ReportNumbers.count(w.asr, of: w.images)) images "
+                    r += "(mean SSIM \(ReportNumbers.ssim(w.meanSSIM)))"
+                }
+                r += "."
+            }
+        } else {
+            r = "none: no tested setting lowered the risk far enough."
+        }
+        if let why = rec?.rationale, !why.isEmpty { r += " " + md(why) }
+        recommendation = r
+
+        if let u = data.utility, let s = recSetting, let acc = s.testAccuracy {
+            let cost = (u.baselineAccuracy - acc) * 100
+            var c = "test accuracy \(ReportNumbers.accuracy(acc)) with the recommended setting, "
+            if abs(cost) < 0.05 {
+                c += "the same as without any defence"
+            } else {
+                c += "\(ReportNumbers.fixed(abs(cost), 1)) percentage points \(cost > 0 ? "below" : "above") the "
+                c += "\(ReportNumbers.accuracy(u.baselineAccuracy)) without any defence"
+            }
+            if s.id != declared.id, let d = declared.testAccuracy { c += " (\(ReportNumbers.accuracy(d)) at the declared setting)" }
+            accuracyCost = c + "."
+        } else if data.utility == nil {
+            accuracyCost = "not measured in this audit."
+        } else {
+            accuracyCost = "not measured for the recommended setting."
+        }
+
+        filing = Self.filing(data, declared: declared, worst: worst, topLeak: leaks.map { $0.labelLeakage! }.max(),
+                             recommended: recSetting)
+    }
+
+    /// The paragraph a compliance officer can paste into a filing.
+    static func filing(_ data: ReportData, declared: ReportData.Setting, worst: ReportData.Row?, topLeak: Double?,
+                       recommended: ReportData.Setting?) -> String {
+        let m = data.metadata, md = Escaping.markdown
+        var f = "On \(ReportNumbers.day(m.startedAt)), \(md(m.site)) audited the federated-learning client of model \(md(m.model))"
+        if let v = m.modelVersion { f += ", version \(md(v))" }
+        if let h = m.weightsSHA256 { f += ", weights SHA-256 \(md(String(h.prefix(16))))…" }
+        if m.modelVersion != nil || m.weightsSHA256 != nil { f += "," }
+        f += " for gradient leakage with medpfl \(md(m.toolVersion)) (audit \(md(m.auditID)), seed \(m.seed)). "
+        f += "\(data.attacks.count) reconstruction attack\(data.attacks.count == 1 ? " was" : "s were") run on "
+        f += "\(m.sampleSize) image\(m.sampleSize == 1 ? "" : "s") from the site's own data at \(data.settings.count) "
+        f += "defence setting\(data.settings.count == 1 ? "" : "s"). At the declared setting, \(md(declared.label)), "
+        f += "the risk was rated \(declared.band.title)"
+        if let w = worst {
+            f += ": the strongest attack rebuilt \(ReportNumbers.percent(w.asr)) of the images recognisably "
+            f += "(SSIM at least \(ReportNumbers.ssim(m.successThreshold)))"
+            if let l = topLeak { f += " and recovered the class of \(ReportNumbers.percent(l))" }
+        }
+        f += ". "
+        if let s = recommended {
+            if s.id == declared.id {
+                f += "The declared setting is the one the audit recommends."
+            } else {
+                f += "The audit recommends \(md(s.label)), rated \(s.band.title)"
+                if let u = data.utility, let a = s.testAccuracy {
+                    let cost = (u.baselineAccuracy - a) * 100
+                    f += cost >= 0.05
+                        ? ", at a cost of \(ReportNumbers.fixed(cost, 1)) percentage points of test accuracy"
+                        : ", with no loss of test accuracy"
+                }
+                f += "."
+            }
+        } else {
+            f += "No tested setting lowered the risk to an acceptable band."
+        }
+        return f
+    }
+
+    /// The most successful attack of some rows: highest ASR, then highest mean SSIM.
+    static func strongest(_ rows: [ReportData.Row]) -> ReportData.Row? {
+        rows.max { ($0.asr, $0.meanSSIM) < ($1.asr, $1.meanSSIM) }
+    }
+}

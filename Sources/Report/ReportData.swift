@@ -1,0 +1,313 @@
+import Foundation
+
+/// Everything one risk report shows, as plain Codable values.
+///
+/// The report is built from this alone (`ReportRenderer`), so it can be filled from the audit store
+/// (`ReportData(store:auditID:)`), from JSON, or by hand in tests. Nothing in it depends on the clock:
+/// the audit's own start time is the only date a report prints, so the same data always gives the same
+/// Markdown. Settings and attacks are shown in the order given here.
+public struct ReportData: Codable, Sendable, Equatable {
+    /// Who ran what, when, on which model.
+    public var metadata: Metadata
+    /// The attacks that were run, in report order.
+    public var attacks: [Attack]
+    /// The defence settings that were tested, in report order (usually "no defence" first, then by
+    /// increasing protection).
+    public var settings: [Setting]
+    /// One row per attack x setting that was run.
+    public var rows: [Row]
+    /// What the recommendation logic chose, if anything.
+    public var recommendation: Recommendation?
+    /// How model utility (test accuracy) was measured; nil when it was not.
+    public var utility: Utility?
+    /// The meaning of each risk band, as the audit defined it.
+    public var bands: [BandDefinition]
+    /// The original images that were attacked (empty when the audit kept no images).
+    public var samples: [Sample]
+    /// Reconstructions, at most one per attack x setting x sample.
+    public var reconstructions: [Reconstruction]
+    /// The previous audit of the same site, for the comparison section.
+    public var previous: PreviousAudit?
+    /// Limitations particular to this audit, shown after the general ones.
+    public var limitations: [String]
+
+    public init(metadata: Metadata, attacks: [Attack], settings: [Setting], rows: [Row],
+                recommendation: Recommendation?, utility: Utility?, bands: [BandDefinition],
+                samples: [Sample] = [], reconstructions: [Reconstruction] = [],
+                previous: PreviousAudit? = nil, limitations: [String] = []) {
+        self.metadata = metadata
+        self.attacks = attacks
+        self.settings = settings
+        self.rows = rows
+        self.recommendation = recommendation
+        self.utility = utility
+        self.bands = bands
+        self.samples = samples
+        self.reconstructions = reconstructions
+        self.previous = previous
+        self.limitations = limitations
+    }
+}
+
+extension ReportData {
+    /// Risk bands, from least to most severe.
+    public enum RiskLevel: String, Codable, Sendable, CaseIterable, Comparable {
+        case low, moderate, high, critical
+
+        /// "Low", "Moderate", ...
+        public var title: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
+        /// Rank, 0 for low.
+        public var severity: Int { Self.allCases.firstIndex(of: self)! }
+
+        public static func < (a: RiskLevel, b: RiskLevel) -> Bool { a.severity < b.severity }
+    }
+
+    /// Audit metadata shown in the report header and in the filing paragraph.
+    public struct Metadata: Codable, Sendable, Equatable {
+        public var auditID: String
+        /// The site (hospital, department) audited.
+        public var site: String
+        /// Model name (zoo name or model file).
+        public var model: String
+        /// The site's own version string of the model, if given.
+        public var modelVersion: String?
+        /// SHA-256 of the weights file (hex), nil for seeded initial weights.
+        public var weightsSHA256: String?
+        /// Where the attacked images came from (folder or data set name).
+        public var dataSource: String
+        /// Number of images attacked per setting.
+        public var sampleSize: Int
+        /// Images per attacked update.
+        public var batchSize: Int
+        /// medpfl version that ran the audit.
+        public var toolVersion: String
+        /// Seed of every random draw.
+        public var seed: UInt64
+        /// When the audit started.
+        public var startedAt: Date
+        /// Wall-clock duration of the audit in seconds.
+        public var durationSeconds: Double
+        /// The exact command line that ran the audit.
+        public var command: String
+        /// Id of the defence setting the site declared it uses in production.
+        public var declaredSetting: String
+        /// SSIM at or above which a reconstruction counts as a successful attack.
+        public var successThreshold: Double
+
+        public init(auditID: String, site: String, model: String, modelVersion: String?, weightsSHA256: String?,
+                    dataSource: String, sampleSize: Int, batchSize: Int, toolVersion: String, seed: UInt64,
+                    startedAt: Date, durationSeconds: Double, command: String, declaredSetting: String,
+                    successThreshold: Double) {
+            self.auditID = auditID
+            self.site = site
+            self.model = model
+            self.modelVersion = modelVersion
+            self.weightsSHA256 = weightsSHA256
+            self.dataSource = dataSource
+            self.sampleSize = sampleSize
+            self.batchSize = batchSize
+            self.toolVersion = toolVersion
+            self.seed = seed
+            self.startedAt = startedAt
+            self.durationSeconds = durationSeconds
+            self.command = command
+            self.declaredSetting = declaredSetting
+            self.successThreshold = successThreshold
+        }
+    }
+
+    /// One attack as configured for the audit.
+    public struct Attack: Codable, Sendable, Equatable {
+        /// Short id, e.g. "idlg".
+        public var id: String
+        /// Display name, e.g. "iDLG (Zhao et al. 2020)".
+        public var name: String
+        /// Its configuration in words, e.g. "L-BFGS, 300 iterations, 1 restart".
+        public var configuration: String
+
+        public init(id: String, name: String, configuration: String) {
+            self.id = id
+            self.name = name
+            self.configuration = configuration
+        }
+    }
+
+    /// One defence setting (a `DefenceSpec`) and what it did.
+    public struct Setting: Codable, Sendable, Equatable {
+        /// Canonical spec string, e.g. "laplace:level=100"; the key rows refer to.
+        public var id: String
+        /// Human-readable description, e.g. "Laplace b=0.01 (level 100)".
+        public var label: String
+        /// Mean realised SNR of the defended updates, 20 log10(||u|| / ||u - defended||) in dB;
+        /// nil when the defence leaves the update unchanged (infinite SNR).
+        public var snrDB: Double?
+        /// Epsilon of the DP guarantee, nil when the setting is not differentially private.
+        public var epsilon: Double?
+        /// The delta that goes with `epsilon`.
+        public var delta: Double?
+        /// Test accuracy of the model trained with this setting, in [0, 1]; nil when not measured.
+        public var testAccuracy: Double?
+        /// Overall risk band at this setting (the audit's verdict over all attacks).
+        public var band: RiskLevel
+
+        public init(id: String, label: String, snrDB: Double?, epsilon: Double? = nil, delta: Double? = nil,
+                    testAccuracy: Double? = nil, band: RiskLevel) {
+            self.id = id
+            self.label = label
+            self.snrDB = snrDB
+            self.epsilon = epsilon
+            self.delta = delta
+            self.testAccuracy = testAccuracy
+            self.band = band
+        }
+    }
+
+    /// The aggregate result of one attack at one defence setting.
+    public struct Row: Codable, Sendable, Equatable {
+        /// `Attack.id`.
+        public var attack: String
+        /// `Setting.id`.
+        public var setting: String
+        /// Number of images attacked.
+        public var images: Int
+        /// Attack success rate: share of images with SSIM at or above the threshold, in [0, 1].
+        public var asr: Double
+        public var meanSSIM: Double
+        public var maxSSIM: Double
+        public var meanMSE: Double
+        /// Mean PSNR in dB; nil when infinite (a perfect reconstruction).
+        public var meanPSNR: Double?
+        /// Share of images whose true class the attack recovered, in [0, 1]; nil when the attack does
+        /// not infer labels.
+        public var labelLeakage: Double?
+        /// Attack time per image in seconds.
+        public var secondsPerImage: Double
+        /// Risk band of this attack at this setting.
+        public var band: RiskLevel
+
+        public init(attack: String, setting: String, images: Int, asr: Double, meanSSIM: Double, maxSSIM: Double,
+                    meanMSE: Double, meanPSNR: Double?, labelLeakage: Double?, secondsPerImage: Double,
+                    band: RiskLevel) {
+            self.attack = attack
+            self.setting = setting
+            self.images = images
+            self.asr = asr
+            self.meanSSIM = meanSSIM
+            self.maxSSIM = maxSSIM
+            self.meanMSE = meanMSE
+            self.meanPSNR = meanPSNR
+            self.labelLeakage = labelLeakage
+            self.secondsPerImage = secondsPerImage
+            self.band = band
+        }
+    }
+
+    /// The setting the audit recommends, if one met its target.
+    public struct Recommendation: Codable, Sendable, Equatable {
+        /// `Setting.id` of the recommended setting; nil when no tested setting was acceptable.
+        public var setting: String?
+        /// Why, in one or two sentences (shown as written).
+        public var rationale: String
+
+        public init(setting: String?, rationale: String) {
+            self.setting = setting
+            self.rationale = rationale
+        }
+    }
+
+    /// How the accuracy cost was measured.
+    public struct Utility: Codable, Sendable, Equatable {
+        /// Test accuracy without any defence, in [0, 1].
+        public var baselineAccuracy: Double
+        /// How it was measured, e.g. "3 federated rounds on 120 training images, 60 held-out test images".
+        public var method: String
+
+        public init(baselineAccuracy: Double, method: String) {
+            self.baselineAccuracy = baselineAccuracy
+            self.method = method
+        }
+    }
+
+    /// What one risk band means.
+    public struct BandDefinition: Codable, Sendable, Equatable {
+        public var level: RiskLevel
+        /// The rule, e.g. "ASR at least 50% or mean SSIM at least 0.6".
+        public var criterion: String
+
+        public init(level: RiskLevel, criterion: String) {
+            self.level = level
+            self.criterion = criterion
+        }
+    }
+
+    /// One attacked original image.
+    public struct Sample: Codable, Sendable, Equatable {
+        /// Position in the audit's sample (0-based); reconstructions refer to it.
+        public var index: Int
+        /// Class name of the image, e.g. "xray".
+        public var className: String
+        /// The image as PNG.
+        public var png: Data
+
+        public init(index: Int, className: String, png: Data) {
+            self.index = index
+            self.className = className
+            self.png = png
+        }
+    }
+
+    /// One reconstruction of one sample by one attack at one setting.
+    public struct Reconstruction: Codable, Sendable, Equatable {
+        public var attack: String
+        public var setting: String
+        /// `Sample.index` of the original it reconstructs.
+        public var sample: Int
+        /// The reconstruction as PNG.
+        public var png: Data
+
+        public init(attack: String, setting: String, sample: Int, png: Data) {
+            self.attack = attack
+            self.setting = setting
+            self.sample = sample
+            self.png = png
+        }
+    }
+
+    /// The previous audit of the same site, reduced to what the comparison needs.
+    public struct PreviousAudit: Codable, Sendable, Equatable {
+        public var auditID: String
+        public var startedAt: Date
+        public var toolVersion: String
+        /// `Setting.id` the site declared at that time.
+        public var declaredSetting: String
+        /// Overall band at that declared setting.
+        public var declaredBand: RiskLevel
+        /// Its rows (attack and setting ids are matched with this audit's).
+        public var rows: [Row]
+
+        public init(auditID: String, startedAt: Date, toolVersion: String, declaredSetting: String,
+                    declaredBand: RiskLevel, rows: [Row]) {
+            self.auditID = auditID
+            self.startedAt = startedAt
+            self.toolVersion = toolVersion
+            self.declaredSetting = declaredSetting
+            self.declaredBand = declaredBand
+            self.rows = rows
+        }
+    }
+}
+
+extension ReportData {
+    /// The setting with this id.
+    public func setting(_ id: String) -> Setting? { settings.first { $0.id == id } }
+    /// The attack with this id.
+    public func attack(_ id: String) -> Attack? { attacks.first { $0.id == id } }
+    /// The row of this attack at this setting.
+    public func row(attack: String, setting: String) -> Row? {
+        rows.first { $0.attack == attack && $0.setting == setting }
+    }
+    /// The rows of one setting, in attack order.
+    public func rows(setting: String) -> [Row] {
+        attacks.compactMap { row(attack: $0.id, setting: setting) }
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+
+/// What the Markdown template sees: every value already rounded and worded.
+///
+/// Plain `String` fields hold user or computed text and are escaped by the template (`{{name}}` under
+/// the `MARKDOWN` content type); fields documented as Markdown are escaped here and inserted verbatim
+/// (`{{{name}}}`). Templates reach fields by name through reflection, so the names below are the
+/// template's vocabulary (see `templates/README.md`).
+struct ReportView {
+    struct KeyValue { let key: String; let value: String }
+    struct SettingLine {
+        let label: String, id: String, snr: String, epsilon: String, accuracy: String, band: String, role: String
+    }
+    struct ResultLine {
+        let attack: String, asr: String, meanSSIM: String, maxSSIM: String, mse: String, psnr: String
+        let leakage: String, seconds: String, band: String
+    }
+    struct ResultSection {
+        let label: String, role: String?, facts: String
+        let lines: [ResultLine]
+    }
+    struct StripLine { let label: String, detail: String, path: String, alt: String }
+    struct GridSection { let attack: String, configuration: String, strips: [StripLine] }
+    struct Chart { let path: String, caption: String }
+    struct AttackLine { let name: String, configuration: String }
+    struct BandLine { let band: String, criterion: String }
+
+    // Header and summary.
+    let site: String, auditID: String, model: String, date: String, toolVersion: String
+    let declaredLabel: String, declaredBand: String, declaredBandUpper: String
+    /// Markdown.
+    let verdict: String, labelLeakage: String, recommendation: String, accuracyCost: String, filing: String
+    // Audit details.
+    let metadata: [KeyValue]
+    /// Markdown (a fenced code block).
+    let commandBlock: String
+    let settings: [SettingLine]
+    let results: [ResultSection]
+    // Images.
+    let redacted: Bool
+    let hasGrids: Bool
+    let noImagesKept: Bool
+    let columns: String
+    let grids: [GridSection]
+    let hasMissingCells: Bool
+    // Charts, comparison, method.
+    let charts: [Chart]
+    let hasCharts: Bool
+    let comparison: ComparisonView?
+    let attacks: [AttackLine]
+    let threshold: String
+    let bands: [BandLine]
+    let utilityMethod: String?
+    let limitations: [String]
+
+    init(_ data: ReportData, images: ReportImages?, charts: [ReportChart], redacted: Bool) {
+        let m = data.metadata
+        let declared = data.setting(m.declaredSetting)!
+        let recommended = data.recommendation?.setting
+        site = m.site
+        auditID = m.auditID
+        model = m.model
+        date = ReportNumbers.longDate(m.startedAt)
+        toolVersion = m.toolVersion
+        declaredLabel = declared.label
+        declaredBand = declared.band.title
+        declaredBandUpper = declared.band.title.uppercased()
+
+        let summary = ExecutiveSummary(data)
+        verdict = summary.verdict
+        labelLeakage = summary.labelLeakage
+        recommendation = summary.recommendation
+        accuracyCost = summary.accuracyCost
+        filing = summary.filing
+
+        var meta: [KeyValue] = [
+            .init(key: "Site", value: m.site),
+            .init(key: "Audit ID", value: m.auditID),
+            .init(key: "Model", value: m.model),
+            .init(key: "Model version", value: m.modelVersion ?? "not given"),
+            .init(key: "Weights (SHA-256)", value: m.weightsSHA256 ?? "none: seeded initial weights"),
+            .init(key: "Images attacked", value: "\(m.sampleSize), \(m.batchSize) per intercepted update"),
+            .init(key: "Image source", value: m.dataSource),
+            .init(key: "Declared defence setting", value: "\(declared.label) (\(declared.id))"),
+            .init(key: "Success threshold", value: "SSIM at least \(ReportNumbers.ssim(m.successThreshold))"),
+            .init(key: "Tool", value: "medpfl \(m.toolVersion)"),
+            .init(key: "Seed", value: String(m.seed)),
+            .init(key: "Started", value: "\(ReportNumbers.longDate(m.startedAt)) (\(ReportNumbers.iso(m.startedAt)))"),
+            .init(key: "Duration", value: ReportNumbers.duration(m.durationSeconds)),
+        ]
+        if let u = data.utility { meta.append(.init(key: "Utility measurement", value: u.method)) }
+        metadata = meta
+        commandBlock = Escaping.codeBlock(m.command)
+
+        func role(_ id: String) -> String? {
+            switch (id == declared.id, id == recommended) {
+            case (true, true): return "declared, recommended"
+            case (true, false): return "declared"
+            case (false, true): return "recommended"
+            default: return nil
+            }
+        }
+        settings = data.settings.map { s in
+            SettingLine(label: s.label, id: Escaping.codeSpan(s.id, inTable: true), snr: ReportNumbers.decibels(s.snrDB),
+                        epsilon: Self.epsilon(s), accuracy: s.testAccuracy.map(ReportNumbers.accuracy) ?? "—",
+                        band: s.band.title, role: role(s.id) ?? "")
+        }
+        results = data.settings.compactMap { s in
+            let rows = data.rows(setting: s.id)
+            guard !rows.isEmpty else { return nil }
+            var facts = "Update SNR \(ReportNumbers.decibels(s.snrDB))" + (s.snrDB == nil ? " (update unchanged)" : "")
+            facts += s.epsilon.map { " · DP ε = \(ReportNumbers.epsilon($0))" + (s.delta.map { " at δ = \(ReportNumbers.delta($0))" } ?? "") }
+                ?? " · not differentially private"
+            if let a = s.testAccuracy { facts += " · test accuracy \(ReportNumbers.accuracy(a))" }
+            facts += " · overall risk \(s.band.title)"
+            return ResultSection(label: s.label, role: role(s.id), facts: facts, lines: rows.map { r in
+                ResultLine(attack: data.attack(r.attack)!.name,
+                           asr: "\(ReportNumbers.percent(r.asr)) (\(ReportNumbers.count(r.asr, of: r.images)))",
+                           meanSSIM: ReportNumbers.ssim(r.meanSSIM), maxSSIM: ReportNumbers.ssim(r.maxSSIM),
+                           mse: ReportNumbers.mse(r.meanMSE), psnr: ReportNumbers.decibels(r.meanPSNR),
+                           leakage: r.labelLeakage.map(ReportNumbers.percent) ?? "—",
+                           seconds: ReportNumbers.seconds(r.secondsPerImage), band: r.band.title)
+            })
+        }
+
+        self.redacted = redacted
+        let imgs = redacted ? nil : images
+        grids = (imgs?.grids ?? []).map { g in
+            let attack = data.attack(g.attack)!
+            return GridSection(attack: attack.name, configuration: attack.configuration, strips: g.strips.map { strip in
+                guard let sid = strip.setting, let s = data.setting(sid), let r = data.row(attack: g.attack, setting: sid) else {
+                    return StripLine(label: "Originals", detail: "the attacked images (\(imgs!.shown.map(\.className).joined(separator: ", ")))", path: strip.path,
+                                     alt: "Original images")
+                }
+                return StripLine(label: s.label + (role(sid).map { " (\($0))" } ?? ""),
+                                 detail: "mean SSIM \(ReportNumbers.ssim(r.meanSSIM)), \(ReportNumbers.count(r.asr, of: r.images)) rebuilt",
+                                 path: strip.path, alt: "\(attack.name) reconstructions at \(s.label)")
+            })
+        }
+        hasGrids = !grids.isEmpty
+        noImagesKept = !redacted && grids.isEmpty
+        let shown = imgs?.shown ?? []
+        columns = shown.isEmpty ? "" :
+            "\(shown.count) of \(data.samples.count) attacked images, the first in audit order (classes: \(shown.map(\.className).joined(separator: ", ")))"
+        let shownIDs = Set(shown.map(\.index))
+        let present = Set(data.reconstructions.filter { shownIDs.contains($0.sample) }.map { "\($0.attack)\u{0}\($0.setting)\u{0}\($0.sample)" })
+        hasMissingCells = (imgs?.grids ?? []).contains { g in
+            g.strips.compactMap(\.setting).contains { sid in shown.contains { !present.contains("\(g.attack)\u{0}\(sid)\u{0}\($0.index)") } }
+        }
+
+        self.charts = charts.map { Chart(path: $0.path, caption: $0.caption) }
+        hasCharts = !charts.isEmpty
+        comparison = ComparisonView(data)
+        attacks = data.attacks.map { AttackLine(name: $0.name, configuration: $0.configuration) }
+        threshold = ReportNumbers.ssim(m.successThreshold)
+        bands = data.bands.sorted { $0.level < $1.level }.map { BandLine(band: $0.level.title, criterion: $0.criterion) }
+        utilityMethod = data.utility?.method
+        limitations = data.limitations
+    }
+
+    static func epsilon(_ s: ReportData.Setting) -> String {
+        guard let e = s.epsilon else { return "—" }
+        return ReportNumbers.epsilon(e) + (s.delta.map { " (δ = \(ReportNumbers.delta($0)))" } ?? "")
+    }
+}
