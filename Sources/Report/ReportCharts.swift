@@ -37,7 +37,7 @@ public enum ReportCharts {
         var out: [ReportChart] = []
         let threshold = data.metadata.successThreshold
         var ssim = base(data, axis, title: "Reconstruction quality against noise", yLabel: "Mean SSIM (1 = perfect copy)",
-                        yDomain: 0...1) { ReportNumbers.fixed($0, 1) }
+                        yDomain: 0...1) { Ticks.label($0) }
         ssim.series = attackSeries(data, axis) { $0.meanSSIM }
         ssim.referenceLines = [.init(y: threshold, label: "success threshold (SSIM \(ReportNumbers.ssim(threshold)))")]
         out.append(ReportChart(path: "charts/ssim-vs-noise.svg",

@@ -225,14 +225,14 @@ public struct SVGLineChart: Sendable {
     func n(_ v: Double) -> String { ReportNumbers.fixed(v, 1).replacingOccurrences(of: ".0", with: "", options: [.anchored, .backwards]) }
 }
 
-/// "Nice" axis ticks (steps of 1, 2 or 5 times a power of ten).
+/// "Nice" axis ticks (steps of 1, 2, 2.5 or 5 times a power of ten).
 enum Ticks {
     static func nice(_ range: ClosedRange<Double>, count: Int) -> [Double] {
         let span = range.upperBound - range.lowerBound
         guard span > 0, span.isFinite else { return [range.lowerBound] }
         let raw = span / Double(max(count - 1, 1))
         let mag = pow(10, floor(log10(raw)))
-        let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw * 0.999 } ?? 10 * mag
+        let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw * 0.999 } ?? 10 * mag
         var out: [Double] = []
         var t = ceil(range.lowerBound / step - 1e-9) * step
         while t <= range.upperBound + step * 1e-9 {
