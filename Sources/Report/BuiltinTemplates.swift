@@ -170,7 +170,7 @@ Report of audit {{auditID}}, made by medpfl from the audit log. It contains no t
 <meta name="generator" content="medpfl {{toolVersion}}">
 <title>Gradient-leakage risk report: {{site}} ({{auditID}})</title>
 <style>
-:root { --low: #1a7f37; --moderate: #9a6700; --high: #cf222e; --critical: #6e0b1f; --ink: #1a1a1a; --rule: #d0d7de; }
+:root { --low: #1a7f37; --medium: #9a6700; --high: #cf222e; --none: #57606a; --ink: #1a1a1a; --rule: #d0d7de; }
 * { box-sizing: border-box; }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 body { font-family: "Helvetica Neue", Helvetica, Arial, "Liberation Sans", sans-serif; color: var(--ink);
@@ -185,8 +185,8 @@ p, ul { margin: .5rem 0; }
   padding: .55rem .9rem; border-radius: 6px; white-space: nowrap; }
 .banner .what { font-size: 1rem; }
 .banner .what strong { font-size: 1.1rem; }
-.band-low { --band: var(--low); } .band-moderate { --band: var(--moderate); }
-.band-high { --band: var(--high); } .band-critical { --band: var(--critical); }
+.band-low { --band: var(--low); } .band-medium { --band: var(--medium); }
+.band-high { --band: var(--high); } .band-none { --band: var(--none); }
 /* The banner above states the verdict; the Markdown's own verdict line would repeat it. */
 main > h2:first-of-type + p { display: none; }
 strong.band { color: #fff; background: var(--band); padding: .05rem .4rem; border-radius: 4px; white-space: nowrap; }
@@ -225,7 +225,7 @@ footer, hr + p { color: #57606a; font-size: .85rem; }
 <header>
 {{{heading}}}
 <div class="banner band-{{bandClass}}">
-<div class="badge">{{bandUpper}} RISK</div>
+<div class="badge">{{bandUpper}}</div>
 <div class="what"><strong>Overall gradient-leakage risk at the declared setting: {{bandTitle}}.</strong><br>
 Declared setting: {{declaredLabel}} · audit {{auditID}} · {{date}}</div>
 </div>

@@ -31,8 +31,8 @@ struct ComparisonView {
         let md = Escaping.markdown
         let nowDeclared = data.setting(data.metadata.declaredSetting)!
         let thenLabel = data.setting(p.declaredSetting).map { md($0.label) } ?? Escaping.codeSpan(p.declaredSetting)
-        var s = "Declared setting then: \(thenLabel), rated **\(p.declaredBand.title)**. "
-        s += "Now: \(md(nowDeclared.label)), rated **\(nowDeclared.band.title)**"
+        var s = "Declared setting then: \(thenLabel), rated **\(ReportData.RiskLevel.title(p.declaredBand))**. "
+        s += "Now: \(md(nowDeclared.label)), rated **\(ReportData.RiskLevel.title(nowDeclared.band))**"
         s += " (" + Self.direction(p.declaredBand, nowDeclared.band) + ")."
         declaredChange = s
 
@@ -66,10 +66,11 @@ struct ComparisonView {
         Line(attack: attack, setting: setting,
              asr: "\(ReportNumbers.percent(t.asr)) → \(ReportNumbers.percent(n.asr)) (\(ReportNumbers.signed((n.asr - t.asr) * 100, decimals: 0, unit: "pp")))",
              ssim: "\(ReportNumbers.ssim(t.meanSSIM)) → \(ReportNumbers.ssim(n.meanSSIM)) (\(ReportNumbers.signed(n.meanSSIM - t.meanSSIM, decimals: 2)))",
-             band: "\(t.band.title) → \(n.band.title)", change: direction(t.band, n.band))
+             band: "\(ReportData.RiskLevel.title(t.band)) → \(ReportData.RiskLevel.title(n.band))", change: direction(t.band, n.band))
     }
 
-    static func direction(_ then: ReportData.RiskLevel, _ now: ReportData.RiskLevel) -> String {
-        now == then ? "unchanged" : (now < then ? "lower risk" : "higher risk")
+    static func direction(_ then: ReportData.RiskLevel?, _ now: ReportData.RiskLevel?) -> String {
+        guard let then, let now else { return then == now ? "unchanged" : "not comparable (not assessed in one audit)" }
+        return now == then ? "unchanged" : (now < then ? "lower risk" : "higher risk")
     }
 }

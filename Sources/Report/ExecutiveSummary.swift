@@ -14,7 +14,7 @@ struct ExecutiveSummary {
     init(_ data: ReportData) {
         let m = data.metadata
         let declared = data.setting(m.declaredSetting)!
-        let rows = data.rows(setting: declared.id)
+        let rows = data.rows(setting: declared.id).filter(\.applied)
         let worst = Self.strongest(rows)
         let threshold = ReportNumbers.ssim(m.successThreshold)
         let md = Escaping.markdown
@@ -35,11 +35,12 @@ struct ExecutiveSummary {
         } else {
             v += "No attack was run at the declared setting, \(md(declared.label))."
         }
-        v += " The overall risk is **\(declared.band.title)**"
+        v += " The overall risk is **\(ReportData.RiskLevel.title(declared.band))**"
+        v += "."
         if let def = data.bands.first(where: { $0.level == declared.band }) {
-            v += " (\(md(def.criterion)))"
+            v += " \(def.level.title) risk means: \(md(def.criterion))."
         }
-        verdict = v + "."
+        verdict = v
 
         // Label leakage.
         let leaks = rows.filter { $0.labelLeakage != nil }
@@ -64,8 +65,8 @@ struct ExecutiveSummary {
             if s.id == declared.id {
                 r = "keep the declared setting, \(md(s.label)) (\(Escaping.codeSpan(s.id)))."
             } else {
-                r = "\(md(s.label)) (\(Escaping.codeSpan(s.id))), rated **\(s.band.title)**"
-                if let w = Self.strongest(data.rows(setting: s.id)) {
+                r = "\(md(s.label)) (\(Escaping.codeSpan(s.id))), rated **\(ReportData.RiskLevel.title(s.band))**"
+                if let w = Self.strongest(data.rows(setting: s.id).filter(\.applied)) {
                     r += ": the strongest attack there rebuilds \(ReportNumbers.count(w.asr, of: w.images)) images "
                     r += "(mean SSIM \(ReportNumbers.ssim(w.meanSSIM)))"
                 }
@@ -110,7 +111,7 @@ struct ExecutiveSummary {
         f += "\(data.attacks.count) reconstruction attack\(data.attacks.count == 1 ? " was" : "s were") run on "
         f += "\(m.sampleSize) image\(m.sampleSize == 1 ? "" : "s") from the site's own data at \(data.settings.count) "
         f += "defence setting\(data.settings.count == 1 ? "" : "s"). At the declared setting, \(md(declared.label)), "
-        f += "the risk was rated \(declared.band.title)"
+        f += "the risk was rated \(ReportData.RiskLevel.title(declared.band).lowercased())"
         if let w = worst {
             f += ": the strongest attack rebuilt \(ReportNumbers.percent(w.asr)) of the images recognisably "
             f += "(SSIM at least \(ReportNumbers.ssim(m.successThreshold)))"
@@ -121,7 +122,7 @@ struct ExecutiveSummary {
             if s.id == declared.id {
                 f += "The declared setting is the one the audit recommends."
             } else {
-                f += "The audit recommends \(md(s.label)), rated \(s.band.title)"
+                f += "The audit recommends \(md(s.label)), rated \(ReportData.RiskLevel.title(s.band).lowercased())"
                 if let u = data.utility, let a = s.testAccuracy {
                     let cost = (u.baselineAccuracy - a) * 100
                     f += cost >= 0.05

@@ -14,11 +14,13 @@ extension ReportData.RiskLevel {
     public var color: String {
         switch self {
         case .low: return "#1a7f37"
-        case .moderate: return "#9a6700"
+        case .medium: return "#9a6700"
         case .high: return "#cf222e"
-        case .critical: return "#6e0b1f"
         }
     }
+
+    /// Grey for a setting no attack applied to.
+    public static let notAssessedColor = "#57606a"
 }
 
 /// The risk curves: reconstruction quality and attack success against noise (one line per attack), and
@@ -65,9 +67,12 @@ public enum ReportCharts {
                          yDomain: lo...max(hi, lo + 10), highlightRecommended: false) { ReportNumbers.fixed($0, 0) + "%" }
         chart.series = [.init(name: "test accuracy (point colour = risk band)", color: "#444444",
                               points: measured.map { (axis.x($0), $0.testAccuracy! * 100) },
-                              pointColors: measured.map { $0.band.color })]
-        let used = Set(measured.map(\.band))
+                              pointColors: measured.map { $0.band?.color ?? ReportData.RiskLevel.notAssessedColor })]
+        let used = Set(measured.compactMap(\.band))
         chart.swatches = ReportData.RiskLevel.allCases.filter(used.contains).map { .init(label: "\($0.title) risk", color: $0.color) }
+        if measured.contains(where: { $0.band == nil }) {
+            chart.swatches.append(.init(label: "not assessed", color: ReportData.RiskLevel.notAssessedColor))
+        }
         if let rec = data.recommendation?.setting.flatMap(data.setting), let a = rec.testAccuracy {
             chart.highlights = [.init(x: axis.x(rec), y: a * 100, label: "recommended: \(ReportNumbers.accuracy(a))")]
         }
@@ -98,7 +103,9 @@ public enum ReportCharts {
     /// Mean SSIM or ASR per attack, one series each.
     static func attackSeries(_ data: ReportData, _ axis: NoiseAxis, _ value: (ReportData.Row) -> Double) -> [SVGLineChart.Series] {
         data.attacks.enumerated().compactMap { k, attack in
-            let pts = data.settings.compactMap { s in data.row(attack: attack.id, setting: s.id).map { (axis.x(s), value($0)) } }
+            let pts = data.settings.compactMap { s in
+                data.row(attack: attack.id, setting: s.id).flatMap { $0.applied ? (axis.x(s), value($0)) : nil }
+            }
             guard !pts.isEmpty else { return nil }
             return .init(name: attack.name, color: palette[k % palette.count], points: pts,
                          dash: k >= palette.count ? "8 4" : nil)

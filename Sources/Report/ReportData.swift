@@ -50,16 +50,19 @@ public struct ReportData: Codable, Sendable, Equatable {
 }
 
 extension ReportData {
-    /// Risk bands, from least to most severe.
+    /// Risk bands, from least to most severe (the audit's LOW, MEDIUM, HIGH).
     public enum RiskLevel: String, Codable, Sendable, CaseIterable, Comparable {
-        case low, moderate, high, critical
+        case low, medium, high
 
-        /// "Low", "Moderate", ...
+        /// "Low", "Medium", "High".
         public var title: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
         /// Rank, 0 for low.
         public var severity: Int { Self.allCases.firstIndex(of: self)! }
 
         public static func < (a: RiskLevel, b: RiskLevel) -> Bool { a.severity < b.severity }
+
+        /// The title of a band that may be missing (no attack applied): "Not assessed".
+        public static func title(_ level: RiskLevel?) -> String { level?.title ?? "Not assessed" }
     }
 
     /// Audit metadata shown in the report header and in the filing paragraph.
@@ -147,11 +150,12 @@ extension ReportData {
         public var delta: Double?
         /// Test accuracy of the model trained with this setting, in [0, 1]; nil when not measured.
         public var testAccuracy: Double?
-        /// Overall risk band at this setting (the audit's verdict over all attacks).
-        public var band: RiskLevel
+        /// Overall risk band at this setting (the audit's verdict over all attacks); nil when no attack
+        /// applied to it.
+        public var band: RiskLevel?
 
         public init(id: String, label: String, snrDB: Double?, epsilon: Double? = nil, delta: Double? = nil,
-                    testAccuracy: Double? = nil, band: RiskLevel) {
+                    testAccuracy: Double? = nil, band: RiskLevel?) {
             self.id = id
             self.label = label
             self.snrDB = snrDB
@@ -182,12 +186,15 @@ extension ReportData {
         public var labelLeakage: Double?
         /// Attack time per image in seconds.
         public var secondsPerImage: Double
-        /// Risk band of this attack at this setting.
-        public var band: RiskLevel
+        /// Risk band of this attack at this setting; nil when the attack did not apply (the metrics are
+        /// then meaningless and `note` says why).
+        public var band: RiskLevel?
+        /// Why the attack did not apply, or any other remark.
+        public var note: String?
 
         public init(attack: String, setting: String, images: Int, asr: Double, meanSSIM: Double, maxSSIM: Double,
                     meanMSE: Double, meanPSNR: Double?, labelLeakage: Double?, secondsPerImage: Double,
-                    band: RiskLevel) {
+                    band: RiskLevel?, note: String? = nil) {
             self.attack = attack
             self.setting = setting
             self.images = images
@@ -199,7 +206,11 @@ extension ReportData {
             self.labelLeakage = labelLeakage
             self.secondsPerImage = secondsPerImage
             self.band = band
+            self.note = note
         }
+
+        /// True when the attack applied, so its metrics count.
+        public var applied: Bool { band != nil }
     }
 
     /// The setting the audit recommends, if one met its target.
@@ -280,13 +291,13 @@ extension ReportData {
         public var toolVersion: String
         /// `Setting.id` the site declared at that time.
         public var declaredSetting: String
-        /// Overall band at that declared setting.
-        public var declaredBand: RiskLevel
+        /// Overall band at that declared setting (nil when not assessed).
+        public var declaredBand: RiskLevel?
         /// Its rows (attack and setting ids are matched with this audit's).
         public var rows: [Row]
 
         public init(auditID: String, startedAt: Date, toolVersion: String, declaredSetting: String,
-                    declaredBand: RiskLevel, rows: [Row]) {
+                    declaredBand: RiskLevel?, rows: [Row]) {
             self.auditID = auditID
             self.startedAt = startedAt
             self.toolVersion = toolVersion

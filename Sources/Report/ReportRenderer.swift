@@ -36,8 +36,9 @@ public struct ReportRenderer: Sendable {
         let declared = data.setting(data.metadata.declaredSetting)!
         let page = HTMLPage(heading: heading, body: body, site: data.metadata.site, auditID: data.metadata.auditID,
                             date: ReportNumbers.longDate(data.metadata.startedAt), toolVersion: data.metadata.toolVersion,
-                            bandClass: declared.band.rawValue, bandTitle: declared.band.title,
-                            bandUpper: declared.band.title.uppercased(), declaredLabel: declared.label)
+                            bandClass: declared.band?.rawValue ?? "none", bandTitle: ReportData.RiskLevel.title(declared.band),
+                            bandUpper: (declared.band.map { $0.title + " risk" } ?? "Not assessed").uppercased(),
+                            declaredLabel: declared.label)
         return templates.html.render(page)
     }
 

@@ -63,8 +63,8 @@ struct ReportView {
         date = ReportNumbers.longDate(m.startedAt)
         toolVersion = m.toolVersion
         declaredLabel = declared.label
-        declaredBand = declared.band.title
-        declaredBandUpper = declared.band.title.uppercased()
+        declaredBand = ReportData.RiskLevel.title(declared.band)
+        declaredBandUpper = declaredBand.uppercased()
 
         let summary = ExecutiveSummary(data)
         verdict = summary.verdict
@@ -103,7 +103,7 @@ struct ReportView {
         settings = data.settings.map { s in
             SettingLine(label: s.label, id: Escaping.codeSpan(s.id, inTable: true), snr: ReportNumbers.decibels(s.snrDB),
                         epsilon: Self.epsilon(s), accuracy: s.testAccuracy.map(ReportNumbers.accuracy) ?? "—",
-                        band: s.band.title, role: role(s.id) ?? "")
+                        band: ReportData.RiskLevel.title(s.band), role: role(s.id) ?? "")
         }
         results = data.settings.compactMap { s in
             let rows = data.rows(setting: s.id)
@@ -112,14 +112,19 @@ struct ReportView {
             facts += s.epsilon.map { " · DP ε = \(ReportNumbers.epsilon($0))" + (s.delta.map { " at δ = \(ReportNumbers.delta($0))" } ?? "") }
                 ?? " · not differentially private"
             if let a = s.testAccuracy { facts += " · test accuracy \(ReportNumbers.accuracy(a))" }
-            facts += " · overall risk \(s.band.title)"
+            facts += " · overall risk \(ReportData.RiskLevel.title(s.band))"
             return ResultSection(label: s.label, role: role(s.id), facts: facts, lines: rows.map { r in
-                ResultLine(attack: data.attack(r.attack)!.name,
+                guard r.applied else {
+                    return ResultLine(attack: data.attack(r.attack)!.name, asr: "—", meanSSIM: "—", maxSSIM: "—", mse: "—",
+                                      psnr: "—", leakage: "—", seconds: "—",
+                                      band: "not applicable" + (r.note.map { ": \($0)" } ?? ""))
+                }
+                return ResultLine(attack: data.attack(r.attack)!.name,
                            asr: "\(ReportNumbers.percent(r.asr)) (\(ReportNumbers.count(r.asr, of: r.images)))",
                            meanSSIM: ReportNumbers.ssim(r.meanSSIM), maxSSIM: ReportNumbers.ssim(r.maxSSIM),
                            mse: ReportNumbers.mse(r.meanMSE), psnr: ReportNumbers.decibels(r.meanPSNR),
                            leakage: r.labelLeakage.map(ReportNumbers.percent) ?? "—",
-                           seconds: ReportNumbers.seconds(r.secondsPerImage), band: r.band.title)
+                           seconds: ReportNumbers.seconds(r.secondsPerImage), band: ReportData.RiskLevel.title(r.band))
             })
         }
 

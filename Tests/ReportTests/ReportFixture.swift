@@ -26,32 +26,39 @@ enum ReportFixture {
                               configuration: "L-BFGS, 300 iterations, 1 restart, label inferred from the last layer"),
             ReportData.Attack(id: "gradinv", name: "Inverting Gradients (Geiping et al. 2020)",
                               configuration: "Adam, 2000 iterations, cosine loss, total variation 1e-4"),
+            ReportData.Attack(id: "analytic", name: "Analytic recovery (Phong et al. 2018)",
+                              configuration: "closed form from the first layer's weight and bias gradients"),
         ]
         let settings = [
-            ReportData.Setting(id: "none", label: "no defence", snrDB: nil, testAccuracy: 0.84, band: .critical),
+            ReportData.Setting(id: "none", label: "no defence", snrDB: nil, testAccuracy: 0.84, band: .high),
             ReportData.Setting(id: "laplace:level=400", label: "Laplace b=0.0025 (level 400)", snrDB: 14.23,
                                testAccuracy: 0.835, band: .high),
             ReportData.Setting(id: "laplace:level=100", label: "Laplace b=0.01 (level 100)", snrDB: 2.07,
-                               testAccuracy: 0.8125, band: .moderate),
+                               testAccuracy: 0.8125, band: .high),
             ReportData.Setting(id: "dp:clip=4,sigma=1", label: "DP-SGD C=4 sigma=1", snrDB: -3.46, epsilon: 4.527,
                                delta: 1e-5, testAccuracy: 0.7417, band: .low),
             ReportData.Setting(id: "laplace:level=20", label: "Laplace b=0.05 (level 20)", snrDB: -11.9,
-                               testAccuracy: 0.6167, band: .low),
+                               testAccuracy: 0.6167, band: .medium),
         ]
         // (asr, mean SSIM, max SSIM, mean MSE, mean PSNR, label leakage, seconds, band) per attack x setting.
         typealias M = (Double, Double, Double, Double, Double?, Double?, Double, ReportData.RiskLevel)
         let metrics: [String: [M]] = [
-            "idlg": [(1, 0.981, 0.996, 0.00021, 36.8, 1, 41.3, .critical), (0.75, 0.912, 0.955, 0.0019, 27.2, 1, 40.8, .high),
-                     (0.25, 0.614, 0.903, 0.0124, 19.1, 1, 42.0, .moderate), (0, 0.183, 0.297, 0.061, 12.1, 0.5, 39.9, .low),
-                     (0, 0.041, 0.087, 0.142, 8.48, 0.25, 40.2, .low)],
-            "gradinv": [(0.5, 0.861, 0.942, 0.0043, 23.7, nil, 128.4, .high), (0.25, 0.702, 0.913, 0.0088, 20.6, nil, 131.0, .moderate),
-                        (0, 0.395, 0.612, 0.0297, 15.3, nil, 127.7, .low), (0, 0.152, 0.233, 0.0723, 11.4, nil, 130.2, .low),
+            "idlg": [(1, 0.981, 0.996, 0.00021, 36.8, 1, 41.3, .high), (0.75, 0.912, 0.955, 0.0019, 27.2, 1, 40.8, .high),
+                     (0.25, 0.614, 0.903, 0.0124, 19.1, 1, 42.0, .high), (0, 0.183, 0.297, 0.061, 12.1, 0, 39.9, .low),
+                     (0, 0.041, 0.087, 0.142, 8.48, 0.25, 40.2, .medium)],
+            "gradinv": [(0.5, 0.861, 0.942, 0.0043, 23.7, nil, 128.4, .high), (0.25, 0.702, 0.913, 0.0088, 20.6, nil, 131.0, .high),
+                        (0, 0.395, 0.612, 0.0297, 15.3, nil, 127.7, .medium), (0, 0.152, 0.233, 0.0723, 11.4, nil, 130.2, .low),
                         (0, 0.066, 0.114, 0.1188, 9.25, nil, 129.6, .low)],
         ]
         var rows: [ReportData.Row] = []
         for a in attacks {
             for (k, s) in settings.enumerated() {
-                let m = metrics[a.id]![k]
+                guard let m = metrics[a.id]?[k] else {
+                    rows.append(.init(attack: a.id, setting: s.id, images: 4, asr: 0, meanSSIM: 0, maxSSIM: 0, meanMSE: 0,
+                                      meanPSNR: nil, labelLeakage: nil, secondsPerImage: 0.002, band: nil,
+                                      note: "needs a fully connected first layer"))
+                    continue
+                }
                 rows.append(.init(attack: a.id, setting: s.id, images: 4, asr: m.0, meanSSIM: m.1, maxSSIM: m.2,
                                   meanMSE: m.3, meanPSNR: m.4, labelLeakage: m.5, secondsPerImage: m.6, band: m.7))
             }
@@ -62,7 +69,7 @@ enum ReportFixture {
         }
         var reconstructions: [ReportData.Reconstruction] = []
         let blend = [0.03, 0.25, 0.55, 0.85, 0.97]
-        for (ai, a) in attacks.enumerated() {
+        for (ai, a) in attacks.enumerated() where a.id != "analytic" {
             for (si, s) in settings.enumerated() {
                 for (i, img) in originals.enumerated() where !(ai == 1 && si == 4 && i == 3) { // one missing cell
                     let png = try pngBytes(blended(img.image, with: blend[si], seed: ai * 100 + si * 10 + i))
@@ -72,25 +79,26 @@ enum ReportFixture {
         }
         let previous = ReportData.PreviousAudit(
             auditID: "a-20241112-02", startedAt: Date(timeIntervalSince1970: 1_731_405_600), toolVersion: "0.0.9",
-            declaredSetting: "none", declaredBand: .critical,
+            declaredSetting: "none", declaredBand: .high,
             rows: [
                 .init(attack: "idlg", setting: "none", images: 4, asr: 1, meanSSIM: 0.975, maxSSIM: 0.993, meanMSE: 0.0003,
-                      meanPSNR: 35.2, labelLeakage: 1, secondsPerImage: 44, band: .critical),
+                      meanPSNR: 35.2, labelLeakage: 1, secondsPerImage: 44, band: .high),
                 .init(attack: "idlg", setting: "laplace:level=400", images: 4, asr: 1, meanSSIM: 0.934, maxSSIM: 0.97,
-                      meanMSE: 0.0012, meanPSNR: 29.2, labelLeakage: 1, secondsPerImage: 44, band: .critical),
+                      meanMSE: 0.0012, meanPSNR: 29.2, labelLeakage: 1, secondsPerImage: 44, band: .high),
+                .init(attack: "gradinv", setting: "laplace:level=100", images: 4, asr: 0.25, meanSSIM: 0.52, maxSSIM: 0.91,
+                      meanMSE: 0.016, meanPSNR: 18.0, labelLeakage: nil, secondsPerImage: 120, band: .high),
                 .init(attack: "dlg", setting: "none", images: 4, asr: 0.75, meanSSIM: 0.88, maxSSIM: 0.97, meanMSE: 0.003,
                       meanPSNR: 25.2, labelLeakage: 0.75, secondsPerImage: 30, band: .high),
             ])
         return ReportData(
             metadata: metadata, attacks: attacks, settings: settings, rows: rows,
             recommendation: .init(setting: "dp:clip=4,sigma=1",
-                                  rationale: "It is the most accurate setting whose risk is Low for every attack."),
+                                  rationale: "Of the settings rated Low against every attack, it costs the least test accuracy; the site's budget is 15.0 points."),
             utility: .init(baselineAccuracy: 0.84, method: "5 federated rounds on 120 training images, accuracy on 120 held-out test images"),
             bands: [
-                .init(level: .low, criterion: "no image rebuilt and mean SSIM below 0.3"),
-                .init(level: .moderate, criterion: "ASR below 30% and mean SSIM below 0.7"),
-                .init(level: .high, criterion: "ASR from 30% to 80%, or mean SSIM 0.7 or more"),
-                .init(level: .critical, criterion: "ASR above 80%"),
+                .init(level: .low, criterion: "no image was rebuilt, the best SSIM stayed below 0.50 and no label was recovered"),
+                .init(level: .medium, criterion: "the best SSIM reached 0.50, or at least one label was recovered"),
+                .init(level: .high, criterion: "at least one image was rebuilt (SSIM 0.90 or more), or the best SSIM reached 0.90"),
             ],
             samples: samples, reconstructions: reconstructions, previous: previous,
             limitations: ["Only 4 images were attacked; the audit's default is 30."])
