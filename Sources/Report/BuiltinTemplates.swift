@@ -72,7 +72,7 @@ Each grid shows, left to right, {{columns}}. The top row holds the originals; ev
 ## Risk curves
 
 {{#hasCharts}}
-The x axis is the signal-to-noise ratio of the update after the defence, in decibels: further left means more noise (stronger protection, usually lower accuracy); "none (∞)" marks settings that leave the update unchanged.
+The x axis is the signal-to-noise ratio of the update after the defence, in decibels: further left means more noise (stronger protection, usually lower accuracy); "none (∞)" marks settings that leave the update unchanged. The points, from left to right: {{chartPoints}}.
 {{#charts}}
 
 ![{{caption}}]({{{path}}})

@@ -73,9 +73,10 @@ struct ExecutiveSummary {
                 r += "."
             }
         } else {
-            r = "none: no tested setting lowered the risk far enough."
+            r = "none."
         }
         if let why = rec?.rationale, !why.isEmpty { r += " " + md(why) }
+        else if recSetting == nil { r += " No tested setting lowered the risk far enough." }
         recommendation = r
 
         if let u = data.utility, let s = recSetting, let acc = s.testAccuracy {
@@ -91,6 +92,8 @@ struct ExecutiveSummary {
             accuracyCost = c + "."
         } else if data.utility == nil {
             accuracyCost = "not measured in this audit."
+        } else if recSetting == nil {
+            accuracyCost = "no setting is recommended; the test accuracy of every setting is in the table below."
         } else {
             accuracyCost = "not measured for the recommended setting."
         }
@@ -113,9 +116,14 @@ struct ExecutiveSummary {
         f += "defence setting\(data.settings.count == 1 ? "" : "s"). At the declared setting, \(md(declared.label)), "
         f += "the risk was rated \(ReportData.RiskLevel.title(declared.band).lowercased())"
         if let w = worst {
-            f += ": the strongest attack rebuilt \(ReportNumbers.percent(w.asr)) of the images recognisably "
-            f += "(SSIM at least \(ReportNumbers.ssim(m.successThreshold)))"
-            if let l = topLeak { f += " and recovered the class of \(ReportNumbers.percent(l))" }
+            if w.asr > 0 {
+                f += ": the strongest attack rebuilt \(ReportNumbers.percent(w.asr)) of the images recognisably "
+                f += "(SSIM at least \(ReportNumbers.ssim(m.successThreshold)))"
+                if let l = topLeak, l > 0 { f += " and recovered the class of \(ReportNumbers.percent(l))" }
+            } else {
+                f += ": no attack rebuilt an image recognisably (best SSIM \(ReportNumbers.ssim(w.maxSSIM)))"
+                if let l = topLeak, l > 0 { f += ", but the class of \(ReportNumbers.percent(l)) of the images was recovered" }
+            }
         }
         f += ". "
         if let s = recommended {

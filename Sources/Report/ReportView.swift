@@ -46,6 +46,8 @@ struct ReportView {
     // Charts, comparison, method.
     let charts: [Chart]
     let hasCharts: Bool
+    /// Which setting each point of the curves is, left to right.
+    let chartPoints: String
     let comparison: ComparisonView?
     let attacks: [AttackLine]
     let threshold: String
@@ -117,7 +119,7 @@ struct ReportView {
                 guard r.applied else {
                     return ResultLine(attack: data.attack(r.attack)!.name, asr: "—", meanSSIM: "—", maxSSIM: "—", mse: "—",
                                       psnr: "—", leakage: "—", seconds: "—",
-                                      band: "not applicable" + (r.note.map { ": \($0)" } ?? ""))
+                                      band: Self.notApplicable(r.note))
                 }
                 return ResultLine(attack: data.attack(r.attack)!.name,
                            asr: "\(ReportNumbers.percent(r.asr)) (\(ReportNumbers.count(r.asr, of: r.images)))",
@@ -155,12 +157,25 @@ struct ReportView {
 
         self.charts = charts.map { Chart(path: $0.path, caption: $0.caption) }
         hasCharts = !charts.isEmpty
+        let axisOrder = data.settings.enumerated().sorted { a, b in
+            (a.element.snrDB ?? .infinity, a.offset) < (b.element.snrDB ?? .infinity, b.offset)
+        }
+        chartPoints = axisOrder.map { "\($0.element.label) (\(ReportNumbers.decibels($0.element.snrDB)))" }.joined(separator: "; ")
         comparison = ComparisonView(data)
         attacks = data.attacks.map { AttackLine(name: $0.name, configuration: $0.configuration) }
         threshold = ReportNumbers.ssim(m.successThreshold)
         bands = data.bands.sorted { $0.level < $1.level }.map { BandLine(band: $0.level.title, criterion: $0.criterion) }
         utilityMethod = data.utility?.method
         limitations = data.limitations
+    }
+
+    /// "not applicable: <reason>" (a reason that already starts with "not applicable" is not repeated).
+    static func notApplicable(_ note: String?) -> String {
+        guard var n = note?.trimmingCharacters(in: .whitespaces), !n.isEmpty else { return "not applicable" }
+        for prefix in ["not applicable:", "not applicable"] where n.lowercased().hasPrefix(prefix) {
+            n = n.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)
+        }
+        return n.isEmpty ? "not applicable" : "not applicable: \(n)"
     }
 
     static func epsilon(_ s: ReportData.Setting) -> String {

@@ -232,7 +232,8 @@ enum Ticks {
         guard span > 0, span.isFinite else { return [range.lowerBound] }
         let raw = span / Double(max(count - 1, 1))
         let mag = pow(10, floor(log10(raw)))
-        let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw * 0.999 } ?? 10 * mag
+        // The candidate step nearest to the raw step (on a log scale).
+        let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.min { abs(log($0 / raw)) < abs(log($1 / raw)) }!
         var out: [Double] = []
         var t = ceil(range.lowerBound / step - 1e-9) * step
         while t <= range.upperBound + step * 1e-9 {
