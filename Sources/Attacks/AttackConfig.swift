@@ -1,3 +1,4 @@
+import Federated
 import Foundation
 import NN
 import Tensor
@@ -68,20 +69,45 @@ public struct AttackConfig: Sendable, Codable, Equatable {
     }
 }
 
+/// The update an attacker intercepted: one tensor per model parameter (a collection of tensors, in
+/// parameter order), what kind of update it is, and how many clients' updates it averages.
+public struct InterceptedUpdate: RandomAccessCollection, @unchecked Sendable {
+    public let tensors: [Tensor]
+    /// A FedSGD gradient, or a FedAvg weight difference w_0 - w_S (see `UpdateKind`).
+    public let kind: UpdateKind
+    /// Number of clients whose equal-sized batches the update averages (secure aggregation); the attacked
+    /// batch is read as that many consecutive groups, each simulated as one client.
+    public let clients: Int
+
+    public init(_ tensors: [Tensor], kind: UpdateKind = .gradient, clients: Int = 1) {
+        precondition(clients >= 1, "an update comes from at least one client")
+        self.tensors = tensors; self.kind = kind; self.clients = clients
+    }
+
+    public var startIndex: Int { tensors.startIndex }
+    public var endIndex: Int { tensors.endIndex }
+    public subscript(i: Int) -> Tensor { tensors[i] }
+}
+
 /// What the attacker has: the model and the weights the server sent, and one intercepted update.
 /// The original images are not part of it.
 public struct AttackProblem: @unchecked Sendable {
     public let model: Model
     public let state: ModelState
     public let bn: BNMode
-    /// The intercepted update, one tensor per model parameter (gradient for FedSGD).
-    public let update: [Tensor]
+    /// The intercepted update, one tensor per model parameter, with its kind.
+    public let update: InterceptedUpdate
     /// Number of images behind the update (known to the server in FL).
     public let batchSize: Int
 
-    public init(model: Model, state: ModelState, bn: BNMode, update: [Tensor], batchSize: Int) {
+    /// - Parameters: `kind` says whether `update` is a gradient or a FedAvg weight difference; `clients` how
+    ///   many clients' batches it averages (`batchSize` must be a multiple of it).
+    public init(model: Model, state: ModelState, bn: BNMode, update: [Tensor], batchSize: Int,
+                kind: UpdateKind = .gradient, clients: Int = 1) {
         precondition(update.count == model.parameters.count, "update has \(update.count) tensors, model \(model.parameters.count)")
-        self.model = model; self.state = state; self.bn = bn; self.update = update; self.batchSize = batchSize
+        precondition(batchSize % clients == 0, "a batch of \(batchSize) does not split over \(clients) clients")
+        self.model = model; self.state = state; self.bn = bn; self.batchSize = batchSize
+        self.update = InterceptedUpdate(update, kind: kind, clients: clients)
     }
 
     public var imageShape: [Int] { [batchSize] + model.inputShape }

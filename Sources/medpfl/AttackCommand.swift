@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attacks
+import Federated
 import Foundation
 import Imaging
 import Metrics
@@ -18,7 +19,7 @@ struct AttackCommand: ParsableCommand {
         only to score the final reconstruction. Captured mode (--update FILE): the attacker sees only the \
         update and the model weights; give --image/--label as well to score against the originals. \
         The reported reconstruction is the final iterate (over restarts: the lowest gradient loss), never one \
-        chosen by comparing with the originals. stdout holds JSON only (--json); progress goes to stderr.
+        chosen by comparing with the originals. --defense is applied on each client before the update leaves         it; with secagg:clients=K every attacked update is the mean of K clients' updates (each client holds         --batch images), so the attack recovers a batch of K x --batch images and is scored against all of         them (SSIM-maximising matching). --fedavg-steps S attacks a FedAvg weight difference by simulating         the S local steps on the dummy batch. stdout holds JSON only (--json); progress goes to stderr.
         """)
 
     @Option(help: "dlg, idlg, cpl, gradinv or analytic.") var attack: AttackKind
@@ -26,7 +27,9 @@ struct AttackCommand: ParsableCommand {
     @OptionGroup var images: ImageOptions
     @Option(help: "An ImageFolder (one sub-folder per class) to draw --count images from.") var imagesDir: String?
     @Option(help: "Images drawn from --images-dir, evenly over the classes (seeded).") var count: Int = 6
-    @Option(help: "Images per attacked update.") var batch: Int = 1
+    @Option(help: "Images per client update (per attacked update without secure aggregation).") var batch: Int = 1
+    @OptionGroup var defence: DefenceOptions
+    @OptionGroup var fedavg: FedAvgOptions
     @Option(help: "A captured update (safetensors, as `medpfl update` writes) to attack instead of computing one.") var update: String?
     @Option(help: "Override the attack's iterations (L-BFGS steps or Adam iterations).") var iterations: Int?
     @Option(help: "Override the number of restarts (the start with the lowest matching loss is reported).") var restarts: Int?
@@ -49,10 +52,17 @@ struct AttackCommand: ParsableCommand {
         let attack: String, model: String, images: Int, asr: Double, meanSSIM: Double, meanMSE: Double, meanPSNR: Double
         let labelAccuracy: Double, secondsPerImage: Double, wallSeconds: Double
     }
-    struct Output: Encodable { let samples: [SampleJSON]; let aggregate: Aggregate; let config: AttackConfig; let note: String? }
+    struct Output: Encodable {
+        let samples: [SampleJSON]; let aggregate: Aggregate; let config: AttackConfig; let note: String?; let defence: DefenceReport?
+    }
 
     func run() throws {
         let t0 = Date()
+        let spec = try defence.spec()
+        let kind = try fedavg.kind()
+        if update != nil && (!spec.isNone || fedavg.given) {
+            throw InputError("--defense and --fedavg-* describe how an update is made: a captured --update already holds them")
+        }
         let loaded = try model.load()
         let m = loaded.model
         var config = AttackConfig.defaults(for: attack)
@@ -82,6 +92,7 @@ struct AttackCommand: ParsableCommand {
             originals = b.x
         }
         var problems: [(AttackProblem, range: Range<Int>)] = []
+        var rounds: [InterceptedRound] = []
         if let u = update {
             let stored = try input { try Safetensors.read(u) }
             let tensors = try input { () throws -> [Tensor] in
@@ -92,17 +103,29 @@ struct AttackCommand: ParsableCommand {
                 }
             }
             let b = Int(stored.metadata["batch"] ?? "") ?? batch
+            let clients = Int(stored.metadata["clients"] ?? "") ?? 1
+            let storedKind = try input { try UpdateKind(metadata: stored.metadata) }
+            guard clients >= 1, b % clients == 0 else { throw InputError("update \(u): a batch of \(b) does not split over \(clients) clients") }
             if let o = originals, o.shape[0] != b { throw InputError("the update holds a batch of \(b) but \(o.shape[0]) reference images were given") }
-            problems = [(AttackProblem(model: m, state: loaded.state, bn: model.bn, update: tensors, batchSize: b), 0..<b)]
+            problems = [(AttackProblem(model: m, state: loaded.state, bn: model.bn, update: tensors, batchSize: b,
+                                       kind: storedKind, clients: clients), 0..<b)]
         } else {
             guard let x = originals else { throw InputError("give --image/--label, --images-dir, or --update") }
-            let n = x.shape[0]
-            guard n % batch == 0 else { throw InputError("\(n) images do not split into batches of \(batch)") }
-            for start in stride(from: 0, to: n, by: batch) {
-                let xb = x.narrowed([start..<(start + batch), 0..<3, 0..<size, 0..<size])
-                let yb = Array(labels[start..<(start + batch)])
-                let g = m.gradients(images: xb, labels: yb, state: loaded.state, bn: model.bn).grads
-                problems.append((AttackProblem(model: m, state: loaded.state, bn: model.bn, update: g, batchSize: batch), start..<(start + batch)))
+            let n = x.shape[0], clients = spec.secureAggregationClients ?? 1, group = batch * clients
+            guard n % group == 0 else {
+                throw InputError("\(n) images do not split into updates of \(group) (\(clients) client\(clients == 1 ? "" : "s") x --batch \(batch))")
+            }
+            for start in stride(from: 0, to: n, by: group) {
+                let xb = x.narrowed([start..<(start + group), 0..<3, 0..<size, 0..<size])
+                let yb = Array(labels[start..<(start + group)])
+                let seed = SeededGenerator(seed: model.seed).derived("defence-\(start / group)").seed
+                let round = try input {
+                    try InterceptedRound.simulate(kind, model: m, state: loaded.state, images: xb, labels: yb, bn: model.bn,
+                                                  defence: spec, seed: seed)
+                }
+                rounds.append(round)
+                problems.append((AttackProblem(model: m, state: loaded.state, bn: model.bn, update: round.update.tensors,
+                                               batchSize: group, kind: kind, clients: round.clients), start..<(start + group)))
             }
         }
 
@@ -158,9 +181,11 @@ struct AttackCommand: ParsableCommand {
                             labelAccuracy: allScores.isEmpty ? .nan : Double(labelHits) / n,
                             secondsPerImage: results.map(\.seconds).reduce(0, +) / Double(max(rows.count, 1)),
                             wallSeconds: wall)
-        if json { try printJSON(Output(samples: rows, aggregate: agg, config: config, note: note)) }
+        let report = rounds.isEmpty ? nil : DefenceReport(spec: spec, kind: kind, rounds: rounds)
+        if json { try printJSON(Output(samples: rows, aggregate: agg, config: config, note: note, defence: report)) }
         else {
             if let nt = note { print(nt) }
+            if let r = report { print("defence: \(r.label); \(r.updateKind); \(r.clientsPerUpdate) client(s) per update; mean SNR \(String(format: "%.3g", meanSNR(r)))") }
             for r in rows { print(String(format: "%@  label %d -> %@  SSIM %.4f  MSE %.5f  PSNR %.2f dB  %@  %.2f s", r.image, r.trueLabel, r.recoveredLabel.map(String.init) ?? "-", r.ssim, r.mse, r.psnr, r.success ? "RECOVERED" : "not recovered", r.seconds)) }
             print(String(format: "%@ on %@: ASR %.3f, mean SSIM %.4f, mean MSE %.5f, label accuracy %.3f, %.2f s per image (wall %.1f s)", agg.attack, agg.model, agg.asr, agg.meanSSIM, agg.meanMSE, agg.labelAccuracy, agg.secondsPerImage, wall))
         }
@@ -172,5 +197,11 @@ struct AttackCommand: ParsableCommand {
             try input { try r.writePNG(to: "\(dir)/\(String(format: "%03d", i))-reconstruction.png") }
             if let o = o { try input { try o.writePNG(to: "\(dir)/\(String(format: "%03d", i))-original.png") } }
         }
+    }
+
+    /// Mean realised SNR over every client of every update (infinite when nothing changed).
+    func meanSNR(_ r: DefenceReport) -> Double {
+        let all = r.effects.flatMap { $0 }.map(\.snr)
+        return all.isEmpty ? .infinity : all.reduce(0, +) / Double(all.count)
     }
 }
