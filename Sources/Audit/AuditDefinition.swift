@@ -1,0 +1,138 @@
+import Attacks
+import Federated
+import Foundation
+import NN
+
+/// A parsed and validated audit definition (`audits/SCHEMA.md` documents the YAML form).
+///
+/// Paths are kept as written in the file (relative to its folder); `AuditDefinition.resolve(_:)` gives the
+/// path on disk. Every default is filled in, so the encoded definition is the complete configuration the
+/// audit log records.
+public struct AuditDefinition: Codable, Sendable, Equatable {
+    /// The hospital or site the audit is about.
+    public var site: String
+    /// Seed of every random draw of the audit (trial seeds are derived from it and the trial key).
+    public var seed: UInt64
+    public var model: ModelSection
+    public var data: DataSection
+    public var fl: FLSection
+    public var attacks: [AttackEntry]
+    /// Defence settings tested, canonical and without duplicates, sweeps expanded, the declared one included.
+    public var defences: [DefenceSpec]
+    /// The defence the site actually uses; the site's overall risk is this setting's band.
+    public var declaredDefence: DefenceSpec
+    public var thresholds: RiskThresholds
+    /// Accuracy cost of each defence, measured by FL training (optional).
+    public var utility: UtilitySection?
+    public var output: OutputSection
+    /// Folder of the definition file; relative paths resolve against it. Not part of the configuration hash.
+    public var baseDirectory: String
+
+    /// `path` as it lies on disk: absolute paths unchanged, others relative to `baseDirectory`.
+    public func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: baseDirectory, isDirectory: true).appendingPathComponent(path).standardizedFileURL.path
+    }
+}
+
+/// Which network the site trains and with which weights.
+public struct ModelSection: Codable, Sendable, Equatable {
+    /// Zoo name (`ModelZoo.names`), or nil when `file` is given.
+    public var zoo: String?
+    /// A model file (nn.Sequential YAML, see audits/models/site-cnn.yaml), or nil for a zoo model.
+    public var file: String?
+    public var classes: Int
+    /// Square input side in pixels.
+    public var inputSize: Int
+    /// Weights (safetensors, PyTorch state-dict keys); nil = seeded initialisation from `initSeed`.
+    public var weights: String?
+    /// The site's own label for this model version (e.g. "2024-06 release").
+    public var version: String
+    public var bn: BNMode
+    /// Seed of the initialisation when no weights are given.
+    public var initSeed: UInt64
+}
+
+/// Which images the attacks try to rebuild.
+public struct DataSection: Codable, Sendable, Equatable {
+    /// One labelled image given by path.
+    public struct LabelledImage: Codable, Sendable, Equatable {
+        public var path: String
+        public var label: Int
+        public init(path: String, label: Int) { self.path = path; self.label = label }
+    }
+    /// An ImageFolder (one sub-folder per class), or nil when `images` is given.
+    public var folder: String?
+    /// Images listed one by one, or nil when `folder` is given.
+    public var images: [LabelledImage]?
+    /// Number of samples; a sample is one batch of `fl.batchSize` images (one intercepted update).
+    public var samples: Int
+    /// Seed of the image selection (evenly over classes).
+    public var selectionSeed: UInt64
+}
+
+/// FL algorithm the site runs.
+public enum FLAlgorithm: String, Codable, Sendable, CaseIterable {
+    /// One gradient of the local batch per round (the update is the gradient).
+    case fedsgd
+    /// Several local SGD steps per round (the update is the weight difference).
+    case fedavg
+}
+
+/// How a client computes the update an attacker intercepts.
+public struct FLSection: Codable, Sendable, Equatable {
+    public var algorithm: FLAlgorithm
+    public var batchSize: Int
+    /// Local SGD steps per round (FedAvg only).
+    public var localSteps: Int?
+    /// Local learning rate (FedAvg only).
+    public var learningRate: Double?
+}
+
+/// One attack of the audit, with its settings resolved from the attack's defaults and the overrides.
+public struct AttackEntry: Codable, Sendable, Equatable {
+    /// Name in trial keys and reports: the attack's name, or the entry's `label` when given.
+    public var label: String
+    public var config: AttackConfig
+    public init(label: String, config: AttackConfig) { self.label = label; self.config = config }
+}
+
+/// SSIM thresholds that turn scores into successes and risk bands (see `RiskAssessment`).
+public struct RiskThresholds: Codable, Sendable, Equatable {
+    /// A reconstruction with SSIM at or above this counts as a successful attack.
+    public var successSSIM: Double = 0.9
+    /// A setting is HIGH risk if any attack succeeds or its best SSIM reaches this.
+    public var highSSIM: Double = 0.9
+    /// A setting is at least MEDIUM risk if the best SSIM reaches this...
+    public var mediumSSIM: Double = 0.5
+    /// ...or if the fraction of labels recovered is above this (0: any recovered label counts).
+    public var labelLeakage: Double = 0
+    public init() {}
+}
+
+/// The accuracy budget and the FL training that measures each defence's accuracy cost.
+public struct UtilitySection: Codable, Sendable, Equatable {
+    /// Largest accuracy drop (fraction, 0.02 = two points) the site accepts for a defence.
+    public var maxAccuracyDrop: Double
+    public var rounds: Int
+    public var clients: Int
+    /// Local algorithm of the training clients (default: the audit's `fl.algorithm`).
+    public var algorithm: FLAlgorithm
+    /// Local SGD steps per round (FedAvg).
+    public var localSteps: Int
+    public var learningRate: Double
+    /// Local batch size of the training clients.
+    public var batchSize: Int
+    /// Fraction of the data set held out to measure accuracy.
+    public var testFraction: Double
+    /// How images are dealt to the clients: `iid` or `dirichlet:ALPHA`.
+    public var partition: String
+}
+
+/// Where results go (not part of the configuration hash).
+public struct OutputSection: Codable, Sendable, Equatable {
+    /// SQLite audit log; nil = `medpfl.sqlite` in the working directory (or `--db`).
+    public var database: String?
+    /// Folder for rendered reports.
+    public var reportDirectory: String?
+}

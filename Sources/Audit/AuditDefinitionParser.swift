@@ -1,0 +1,281 @@
+import Attacks
+import Federated
+import Foundation
+import NN
+import Yams
+
+/// A parsed definition together with the line of every key path, so that later checks (which need the
+/// model or the images) can still point at the right line.
+public struct ParsedDefinition: Sendable {
+    public let definition: AuditDefinition
+    /// The definition file.
+    public let file: String
+    let lines: [String: Int]
+
+    /// A `DefinitionError` at `keyPath` (the line of the nearest enclosing key that has one).
+    public func error(_ keyPath: String, _ message: String) -> DefinitionError {
+        var p = keyPath
+        while !p.isEmpty, lines[p] == nil {
+            if let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) { p = String(p[..<cut]) } else { p = "" }
+        }
+        return DefinitionError(file: file, line: lines[p], keyPath: keyPath, message: message)
+    }
+}
+
+/// Reads an audit YAML file into an `AuditDefinition`, checking every key, type, range and referenced
+/// file before any work starts. Errors are `DefinitionError`s (file, line, key path, one-line message).
+public enum AuditDefinitionParser {
+    static let topKeys = ["site", "seed", "model", "data", "fl", "attacks", "defences", "declared_defence",
+                          "thresholds", "utility", "output"]
+
+    /// Parses every audit of the file at `path` (one per YAML document; documents are separated by `---`).
+    public static func loadAll(_ path: String) throws -> [ParsedDefinition] {
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        return try YAMLNode.loadAll(file: path).map { root in
+            var reader = Reader(base: base)
+            let def = try reader.definition(root)
+            return ParsedDefinition(definition: def, file: path, lines: reader.lines)
+        }
+    }
+
+    /// Parses a file that holds exactly one audit.
+    public static func load(_ path: String) throws -> ParsedDefinition {
+        let all = try loadAll(path)
+        guard all.count == 1 else {
+            throw DefinitionError(file: path, line: nil, keyPath: "", message: "holds \(all.count) audits (YAML documents); expected one")
+        }
+        return all[0]
+    }
+
+    struct Reader {
+        let base: String
+        var lines: [String: Int] = [:]
+
+        mutating func note(_ n: YAMLNode) -> YAMLNode {
+            if let l = n.line { lines[n.path] = l }
+            return n
+        }
+
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : URL(fileURLWithPath: base, isDirectory: true).appendingPathComponent(p).standardizedFileURL.path
+        }
+
+        /// A path value that must name an existing file (or folder when `folder`).
+        func existing(_ n: YAMLNode, folder: Bool = false) throws -> String {
+            let p = try n.string()
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: resolve(p), isDirectory: &isDir) else {
+                throw n.fail("\(folder ? "folder" : "file") \(resolve(p)) does not exist")
+            }
+            if isDir.boolValue != folder { throw n.fail("\(resolve(p)) is \(folder ? "not a folder" : "a folder, not a file")") }
+            return p
+        }
+
+        mutating func definition(_ root: YAMLNode) throws -> AuditDefinition {
+            let m = try root.mapping(allowed: AuditDefinitionParser.topKeys)
+            for (_, v) in m.entries { _ = note(v) }
+            let site = try m.required("site").string()
+            guard !site.trimmingCharacters(in: .whitespaces).isEmpty else { throw try m.required("site").fail("the site name is empty") }
+            let seed = try m.optional("seed")?.uint64() ?? 1234
+            let data = try dataSection(try m.required("data"), seed: seed)
+            var model = try modelSection(try m.required("model"), seed: seed)
+            if model.classes == 0 { model.classes = max(2, try dataClasses(data, try m.required("data"))) }
+            let fl = try flSection(m.optional("fl"))
+            let attacks = try attackList(try m.required("attacks"))
+            let defNode = try m.required("defences")
+            var defences = try DefenceList.parse(defNode).map(\.0)
+            var declared = DefenceSpec.none
+            if let d = m.optional("declared_defence") {
+                do { declared = try DefenceSpec(parsing: try d.string()) } catch let e as DefenceSpecError { throw d.fail(e.message) }
+            }
+            if !defences.contains(declared) { defences.append(declared) }
+            let thresholds = try thresholdSection(m.optional("thresholds"))
+            let utility = try m.optional("utility").map { try utilitySection($0, fl: fl) }
+            let output = try outputSection(m.optional("output"))
+            let def = AuditDefinition(site: site, seed: seed, model: model, data: data, fl: fl, attacks: attacks,
+                                      defences: defences, declaredDefence: declared, thresholds: thresholds,
+                                      utility: utility, output: output, baseDirectory: base)
+            try crossChecks(def, defences: defNode, data: try m.required("data"))
+            return def
+        }
+
+        mutating func modelSection(_ n: YAMLNode, seed: UInt64) throws -> ModelSection {
+            let m = try n.mapping(allowed: ["name", "file", "classes", "input_size", "weights", "version", "bn", "init_seed"])
+            for (_, v) in m.entries { _ = note(v) }
+            let zoo = try m.optional("name").map { try $0.choice(ModelZoo.names) }
+            let file = try m.optional("file").map { try existing($0) }
+            if zoo == nil && file == nil { throw n.fail("give the model as name: (\(ModelZoo.names.joined(separator: "|"))) or file: (a model YAML)") }
+            if zoo != nil && file != nil { throw n.fail("give either name: or file:, not both") }
+            var classes = try m.optional("classes")?.int(min: 2) ?? 0
+            var size = try m.optional("input_size")?.int(min: 4) ?? 32
+            if let f = file, let fn = m.optional("file") {
+                // A model file fixes its own classes and input size; given keys must agree with it.
+                let built: Model
+                do { built = try ModelFile.load(resolve(f)) } catch { throw fn.fail("\(error)") }
+                if let c = m.optional("classes"), classes != built.classes { throw c.fail("the model file has \(built.classes) classes, not \(classes)") }
+                if let s = m.optional("input_size"), size != built.inputShape[1] { throw s.fail("the model file takes \(built.inputShape[1])x\(built.inputShape[2]) inputs, not \(size)") }
+                guard built.inputShape[0] == 3, built.inputShape[1] == built.inputShape[2] else {
+                    throw fn.fail("the model takes \(built.inputShape) inputs; audits need square RGB images (3 channels)")
+                }
+                classes = built.classes
+                size = built.inputShape[1]
+            }
+            return ModelSection(zoo: zoo, file: file,
+                                classes: classes,
+                                inputSize: size,
+                                weights: try m.optional("weights").map { try existing($0) },
+                                version: try m.optional("version")?.string() ?? "unversioned",
+                                bn: BNMode(rawValue: try m.optional("bn")?.choice(BNMode.allCases.map(\.rawValue)) ?? "train")!,
+                                initSeed: try m.optional("init_seed")?.uint64() ?? seed)
+        }
+
+        mutating func dataSection(_ n: YAMLNode, seed: UInt64) throws -> DataSection {
+            let m = try n.mapping(allowed: ["folder", "images", "samples", "selection_seed"])
+            for (_, v) in m.entries { _ = note(v) }
+            let folder = try m.optional("folder").map { try existing($0, folder: true) }
+            var images: [DataSection.LabelledImage]? = nil
+            if let list = m.optional("images") {
+                images = try list.sequence().map { item in
+                    let im = try item.mapping(allowed: ["path", "label"])
+                    _ = note(item)
+                    return DataSection.LabelledImage(path: try existing(try im.required("path")), label: try im.required("label").int(min: 0))
+                }
+                if images!.isEmpty { throw list.fail("the image list is empty") }
+            }
+            if folder == nil && images == nil { throw n.fail("give the images as folder: (an ImageFolder) or images: (a list of {path, label})") }
+            if folder != nil && images != nil { throw n.fail("give either folder: or images:, not both") }
+            return DataSection(folder: folder, images: images, samples: try m.required("samples").int(min: 1),
+                               selectionSeed: try m.optional("selection_seed")?.uint64() ?? seed)
+        }
+
+        mutating func flSection(_ n: YAMLNode?) throws -> FLSection {
+            guard let n else { return FLSection(algorithm: .fedsgd, batchSize: 1, localSteps: nil, learningRate: nil) }
+            let m = try n.mapping(allowed: ["algorithm", "batch_size", "local_steps", "lr"])
+            for (_, v) in m.entries { _ = note(v) }
+            let alg = FLAlgorithm(rawValue: try m.optional("algorithm")?.choice(FLAlgorithm.allCases.map(\.rawValue)) ?? "fedsgd")!
+            let batch = try m.optional("batch_size")?.int() ?? 1
+            if batch < 1 { throw try m.required("batch_size").fail("must be at least 1, got \(batch)") }
+            let steps = try m.optional("local_steps")?.int(min: 1)
+            let lr = try m.optional("lr")?.double(where: { $0 > 0 }, "> 0")
+            if alg == .fedavg {
+                if steps == nil { throw n.fail("fedavg needs local_steps (local SGD steps per round)") }
+                if lr == nil { throw n.fail("fedavg needs lr (the local learning rate)") }
+            } else {
+                if let s = m.optional("local_steps") { throw s.fail("local_steps applies to fedavg only (fedsgd sends one gradient)") }
+                if let s = m.optional("lr") { throw s.fail("lr applies to fedavg only (fedsgd sends the gradient itself)") }
+            }
+            return FLSection(algorithm: alg, batchSize: batch, localSteps: steps, learningRate: lr)
+        }
+
+        mutating func attackList(_ n: YAMLNode) throws -> [AttackEntry] {
+            var out: [AttackEntry] = []
+            for item in try n.sequence() {
+                _ = note(item)
+                let entry = try attack(item)
+                if let dup = out.first(where: { $0.label == entry.label }) {
+                    throw item.fail("attack '\(dup.label)' is listed twice; give the second one its own label:")
+                }
+                out.append(entry)
+            }
+            guard !out.isEmpty else { throw n.fail("list at least one attack (\(AttackKind.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            return out
+        }
+
+        mutating func attack(_ item: YAMLNode) throws -> AttackEntry {
+            let kinds = AttackKind.allCases.map(\.rawValue)
+            if case .scalar = item.node {
+                let k = AttackKind(rawValue: try item.choice(kinds))!
+                return AttackEntry(label: k.rawValue, config: .defaults(for: k))
+            }
+            guard case let .mapping(map) = item.node, map.count == 1, let key = map.first?.key.string, let value = map.first?.value else {
+                throw item.fail("expected an attack name or {name: {overrides}} with one of \(kinds.joined(separator: ", "))")
+            }
+            guard let kind = AttackKind(rawValue: key) else {
+                throw DefinitionError(file: item.file, line: item.line, keyPath: item.path, message: "unknown attack '\(key)'; known: \(kinds.joined(separator: ", "))")
+            }
+            var config = AttackConfig.defaults(for: kind)
+            let o = item.child(value, key: key)
+            if o.isNull { return AttackEntry(label: key, config: config) }
+            let m = try o.mapping(allowed: ["iterations", "restarts", "init", "tv", "early_stop", "lr", "max_iter", "label"])
+            for (_, v) in m.entries { _ = note(v) }
+            if kind == .analytic, let first = m.entries.first(where: { $0.key != "label" }) {
+                throw first.value.fail("the analytic attack has no iterations or other settings to override")
+            }
+            if let v = m.optional("iterations") { config.iterations = try v.int(min: 1) }
+            if let v = m.optional("restarts") { config.restarts = try v.int(min: 1) }
+            if let v = m.optional("init") { config.initialization = InitScheme(rawValue: try v.choice(InitScheme.allCases.map(\.rawValue)))! }
+            if let v = m.optional("tv") { config.tvWeight = try v.double(where: { $0 >= 0 }, ">= 0") }
+            if let v = m.optional("early_stop") { config.earlyStopLoss = try v.double(where: { $0 > 0 }, "> 0") }
+            if let v = m.optional("lr") { config.learningRate = try v.double(where: { $0 > 0 }, "> 0") }
+            if let v = m.optional("max_iter") { config.maxIterPerStep = try v.int(min: 1) }
+            let label = try m.optional("label")?.string() ?? key
+            guard label.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                throw try m.required("label").fail("use letters, digits, '-', '_' or '.' only (it becomes part of trial keys)")
+            }
+            return AttackEntry(label: label, config: config)
+        }
+
+        mutating func thresholdSection(_ n: YAMLNode?) throws -> RiskThresholds {
+            var t = RiskThresholds()
+            guard let n else { return t }
+            let m = try n.mapping(allowed: ["success_ssim", "high_ssim", "medium_ssim", "label_leakage"])
+            for (_, v) in m.entries { _ = note(v) }
+            let unit: (Double) -> Bool = { $0 >= 0 && $0 <= 1 }
+            if let v = m.optional("success_ssim") { t.successSSIM = try v.double(where: unit, "between 0 and 1") }
+            if let v = m.optional("high_ssim") { t.highSSIM = try v.double(where: unit, "between 0 and 1") }
+            if let v = m.optional("medium_ssim") { t.mediumSSIM = try v.double(where: unit, "between 0 and 1") }
+            if let v = m.optional("label_leakage") { t.labelLeakage = try v.double(where: { $0 >= 0 && $0 < 1 }, "at least 0 and below 1") }
+            if t.mediumSSIM > t.highSSIM { throw n.fail("medium_ssim (\(t.mediumSSIM)) must not exceed high_ssim (\(t.highSSIM))") }
+            return t
+        }
+
+        mutating func utilitySection(_ n: YAMLNode, fl: FLSection) throws -> UtilitySection {
+            let m = try n.mapping(allowed: ["max_accuracy_drop", "rounds", "clients", "algorithm", "local_steps", "lr",
+                                            "batch_size", "test_fraction", "partition"])
+            for (_, v) in m.entries { _ = note(v) }
+            let alg = try m.optional("algorithm").map { FLAlgorithm(rawValue: try $0.choice(FLAlgorithm.allCases.map(\.rawValue)))! } ?? fl.algorithm
+            let partition = try m.optional("partition")?.string() ?? "iid"
+            do { _ = try Partition(parsing: partition) } catch { throw try m.required("partition").fail("\(error)") }
+            return UtilitySection(
+                maxAccuracyDrop: try m.required("max_accuracy_drop").double(where: { $0 >= 0 && $0 <= 1 }, "between 0 and 1"),
+                rounds: try m.optional("rounds")?.int(min: 1) ?? 10, clients: try m.optional("clients")?.int(min: 1) ?? 4,
+                algorithm: alg, localSteps: try m.optional("local_steps")?.int(min: 1) ?? (fl.localSteps ?? 1),
+                learningRate: try m.optional("lr")?.double(where: { $0 > 0 }, "> 0") ?? (fl.learningRate ?? 0.1),
+                batchSize: try m.optional("batch_size")?.int(min: 1) ?? 8,
+                testFraction: try m.optional("test_fraction")?.double(where: { $0 > 0 && $0 < 1 }, "between 0 and 1 (exclusive)") ?? 0.25,
+                partition: partition)
+        }
+
+        mutating func outputSection(_ n: YAMLNode?) throws -> OutputSection {
+            guard let n else { return OutputSection() }
+            let m = try n.mapping(allowed: ["database", "report_dir"])
+            for (_, v) in m.entries { _ = note(v) }
+            return OutputSection(database: try m.optional("database")?.string(), reportDirectory: try m.optional("report_dir")?.string())
+        }
+
+        /// Number of classes in the data: the folder's class sub-folders, or the largest label + 1.
+        func dataClasses(_ d: DataSection, _ n: YAMLNode) throws -> Int {
+            if let images = d.images { return (images.map(\.label).max() ?? 0) + 1 }
+            do { return try DataPool.classNames(folder: resolve(d.folder!)).count } catch { throw n.fail("\(error)") }
+        }
+
+        /// Checks that need several sections: enough images for the samples (and for secure aggregation).
+        func crossChecks(_ d: AuditDefinition, defences: YAMLNode, data: YAMLNode) throws {
+            let available = d.data.images?.count ?? (try? DataPool.countImages(folder: resolve(d.data.folder!))) ?? 0
+            let needed = d.data.samples * d.fl.batchSize
+            if needed > available {
+                throw data.fail("\(d.data.samples) samples of batch size \(d.fl.batchSize) need \(needed) images, but only \(available) are available")
+            }
+            if let k = d.defences.compactMap(\.secureAggregationClients).max(), k * d.fl.batchSize > available {
+                throw defences.fail("secure aggregation over \(k) clients of batch size \(d.fl.batchSize) needs \(k * d.fl.batchSize) images, only \(available) are available")
+            }
+        }
+    }
+}
+
+extension DefinitionError {
+    /// Used by `ParsedDefinition` consumers for errors that are not about one key.
+    static func file(_ file: String, _ message: String) -> DefinitionError {
+        DefinitionError(file: file, line: nil, keyPath: "", message: message)
+    }
+}

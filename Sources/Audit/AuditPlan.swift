@@ -1,0 +1,173 @@
+import Attacks
+import Federated
+import Foundation
+import NN
+import Tensor
+
+/// One batch of images whose update the attacks intercept.
+public struct SampleBatch: Sendable, Codable, Equatable {
+    public let index: Int
+    /// Indices into the data pool.
+    public let poolIndices: [Int]
+    /// Image names as recorded (relative to the ImageFolder root, or as listed).
+    public let names: [String]
+    public let labels: [Int]
+    /// SHA-256 of each image file.
+    public let sha256: [String]
+}
+
+/// One cell of the audit grid: a sample attacked by one attack under one defence setting.
+public struct TrialSpec: Sendable, Equatable {
+    /// Position in the full (unsharded) grid.
+    public let index: Int
+    /// Stable key, unique within an audit: `s<sample>/<attack label>/<canonical defence>`.
+    public let key: String
+    public let sample: Int
+    public let attack: AttackEntry
+    public let defence: DefenceSpec
+
+    /// The key of a grid cell.
+    public static func key(sample: Int, attack: String, defence: DefenceSpec) -> String {
+        "s\(String(format: "%03d", sample))/\(attack)/\(defence)"
+    }
+}
+
+/// The configuration fingerprinted in the audit log: the definition without output locations, plus the
+/// digests of the model and the selected images. Two runs with equal JSON attack the same thing.
+public struct ResolvedConfig: Codable, Sendable, Equatable {
+    public var definition: AuditDefinition
+    /// SHA-256 of the weights file, or of the seeded initialisation's tensors.
+    public var modelSHA256: String
+    /// SHA-256 of the model file (file models only).
+    public var modelFileSHA256: String?
+    public var samples: [SampleBatch]
+    /// SHA-256 over every pool image (only when secure aggregation draws other clients' images).
+    public var poolSHA256: String?
+}
+
+/// Everything an audit needs before its first trial: the model and its weights, the selected images,
+/// the trial grid and the configuration fingerprint. Building a plan validates all inputs.
+public struct AuditPlan: @unchecked Sendable {
+    public let parsed: ParsedDefinition
+    public var definition: AuditDefinition { parsed.definition }
+    public let model: Model
+    public let state: ModelState
+    public let pool: DataPool
+    public let samples: [SampleBatch]
+    /// The full trial grid, samples x attacks x defences, in that nesting order.
+    public let trials: [TrialSpec]
+    public let config: ResolvedConfig
+    /// `config` as canonical JSON (sorted keys) and its SHA-256.
+    public let configJSON: String
+    public let configSHA256: String
+
+    /// Loads the model, weights and images of `parsed` and lays out the grid.
+    public static func prepare(_ parsed: ParsedDefinition) throws -> AuditPlan {
+        let d = parsed.definition
+        let model: Model
+        var modelFileSHA: String? = nil
+        do {
+            if let f = d.model.file {
+                model = try ModelFile.load(d.resolve(f))
+                modelFileSHA = try SHA256Digest.hex(ofFile: d.resolve(f))
+            } else {
+                model = try ModelZoo.make(d.model.zoo!, classes: d.model.classes, size: d.model.inputSize)
+            }
+        } catch { throw parsed.error(d.model.file != nil ? "model.file" : "model.name", "\(error)") }
+        let state: ModelState
+        let modelSHA: String
+        if let w = d.model.weights {
+            do { state = try model.loadState(d.resolve(w), allowMissingBuffers: true) } catch { throw parsed.error("model.weights", "\(error)") }
+            modelSHA = try SHA256Digest.hex(ofFile: d.resolve(w))
+        } else {
+            state = model.initialState(seed: d.model.initSeed)
+            modelSHA = Self.fingerprint(model, state)
+        }
+        let pool: DataPool
+        do { pool = try DataPool(d) } catch { throw parsed.error("data", "\(error)") }
+        if let bad = pool.items.first(where: { $0.label >= model.classes }) {
+            throw parsed.error("data", "image \(bad.name) has label \(bad.label), but the model has only \(model.classes) classes")
+        }
+        let picked = pool.selectEvenly(count: d.data.samples * d.fl.batchSize, seed: d.data.selectionSeed)
+        var samples: [SampleBatch] = []
+        for s in 0..<d.data.samples {
+            let idx = Array(picked[(s * d.fl.batchSize)..<((s + 1) * d.fl.batchSize)])
+            let digests = try idx.map { i -> String in
+                do { return try SHA256Digest.hex(ofFile: pool.items[i].path) } catch { throw parsed.error("data", "\(error)") }
+            }
+            samples.append(SampleBatch(index: s, poolIndices: idx, names: idx.map { pool.items[$0].name },
+                                       labels: idx.map { pool.items[$0].label }, sha256: digests))
+        }
+        // Check every selected image decodes before any work starts.
+        for s in samples { do { _ = try pool.load(s.poolIndices, size: d.model.inputSize) } catch { throw parsed.error("data", "\(error)") } }
+        var trials: [TrialSpec] = []
+        for s in samples {
+            for a in d.attacks {
+                for def in d.defences {
+                    trials.append(TrialSpec(index: trials.count, key: TrialSpec.key(sample: s.index, attack: a.label, defence: def),
+                                            sample: s.index, attack: a, defence: def))
+                }
+            }
+        }
+        var hashed = d
+        hashed.output = OutputSection()
+        hashed.baseDirectory = ""
+        var poolSHA: String? = nil
+        if d.defences.contains(where: { $0.secureAggregationClients != nil }) {
+            var digest = SHA256Digest()
+            for it in pool.items { digest.update(Array("\(it.name)\t\(it.label)\t\((try? SHA256Digest.hex(ofFile: it.path)) ?? "")\n".utf8)) }
+            poolSHA = digest.hexDigest()
+        }
+        let config = ResolvedConfig(definition: hashed, modelSHA256: modelSHA, modelFileSHA256: modelFileSHA,
+                                    samples: samples, poolSHA256: poolSHA)
+        let json = try AuditJSON.encode(config)
+        return AuditPlan(parsed: parsed, model: model, state: state, pool: pool, samples: samples, trials: trials,
+                         config: config, configJSON: json, configSHA256: SHA256Digest.hex(of: json))
+    }
+
+    /// What a client sends: a FedSGD gradient or a FedAvg weight difference.
+    public var updateKind: UpdateKind {
+        definition.fl.algorithm == .fedsgd ? .gradient : .fedAvg(steps: definition.fl.localSteps ?? 1, lr: definition.fl.learningRate ?? 0.1)
+    }
+
+    /// The trials of shard `k` of `n` (1-based): every n-th trial of the grid starting at k - 1, so that
+    /// shards are disjoint, cover the grid, and each gets a similar mix of attacks.
+    public func shard(_ k: Int, of n: Int) -> [TrialSpec] {
+        precondition(n >= 1 && k >= 1 && k <= n, "shard \(k)/\(n)")
+        return trials.filter { $0.index % n == k - 1 }
+    }
+
+    /// SHA-256 over a state dict (names, shapes and little-endian Float32 values in state-dict order).
+    public static func fingerprint(_ model: Model, _ state: ModelState) -> String {
+        var digest = SHA256Digest()
+        for (name, t) in model.stateDict(state) {
+            digest.update(Array("\(name)\(t.shape)".utf8))
+            t.withUnsafeBufferPointer { p in digest.update(UnsafeRawBufferPointer(p)) }
+        }
+        return digest.hexDigest()
+    }
+}
+
+/// JSON as the audit log stores it: sorted keys, non-finite numbers as strings.
+public enum AuditJSON {
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return d
+    }
+
+    public static func encode<T: Encodable>(_ v: T) throws -> String {
+        String(decoding: try encoder().encode(v), as: UTF8.self)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try decoder().decode(type, from: Data(text.utf8))
+    }
+}

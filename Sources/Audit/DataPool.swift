@@ -1,0 +1,76 @@
+import Foundation
+import Imaging
+import Tensor
+
+/// The labelled images an audit may draw from: an ImageFolder or an explicit list.
+public struct DataPool: Sendable {
+    /// One image of the pool.
+    public struct Item: Sendable, Equatable {
+        /// Path on disk.
+        public let path: String
+        /// Path as recorded in the audit log: relative to the ImageFolder root, or as written in the file.
+        public let name: String
+        public let label: Int
+    }
+
+    public let items: [Item]
+    /// Class names (folder names, or "class <k>" for listed images).
+    public let classes: [String]
+
+    /// Opens the data section of `definition`.
+    public init(_ definition: AuditDefinition) throws {
+        let data = definition.data
+        if let folder = data.folder {
+            let f: ImageFolder
+            do { f = try ImageFolder(root: definition.resolve(folder)) } catch { throw AuditError.input("data.folder: \(error)") }
+            items = f.samples.map { Item(path: $0.path, name: $0.relativePath, label: $0.label) }
+            classes = f.classes
+        } else {
+            let list = data.images ?? []
+            items = list.map { Item(path: definition.resolve($0.path), name: $0.path, label: $0.label) }
+            let k = (list.map(\.label).max() ?? 0) + 1
+            classes = (0..<k).map { "class \($0)" }
+        }
+    }
+
+    /// Class folder names of an ImageFolder (for defaults during parsing).
+    static func classNames(folder: String) throws -> [String] { try ImageFolder(root: folder).classes }
+
+    /// Number of images in an ImageFolder.
+    static func countImages(folder: String) throws -> Int { try ImageFolder(root: folder).count }
+
+    /// `count` image indices spread evenly over the classes: round-robin over the classes, each class's
+    /// images in a seeded random order. Deterministic for a given seed.
+    public func selectEvenly(count: Int, seed: UInt64) -> [Int] {
+        var rng = SeededGenerator(seed: seed).derived("select")
+        let labels = Set(items.map(\.label)).sorted()
+        var perClass = labels.map { l in items.indices.filter { items[$0].label == l } }
+        for c in perClass.indices { perClass[c].shuffle(using: &rng) }
+        var out: [Int] = []
+        var round = 0
+        while out.count < count && perClass.contains(where: { round < $0.count }) {
+            for c in perClass.indices where round < perClass[c].count && out.count < count { out.append(perClass[c][round]) }
+            round += 1
+        }
+        return out
+    }
+
+    /// `count` indices drawn at random (seeded) from the pool, never any in `excluding`.
+    public func draw(_ count: Int, excluding: Set<Int>, rng: inout SeededGenerator) -> [Int] {
+        var rest = items.indices.filter { !excluding.contains($0) }
+        rest.shuffle(using: &rng)
+        return Array(rest.prefix(count))
+    }
+
+    /// Reads items as one [N, 3, size, size] tensor (each image fitted to `size`).
+    public func load(_ indices: [Int], size: Int) throws -> Tensor {
+        var data: [Float] = []
+        data.reserveCapacity(indices.count * 3 * size * size)
+        for i in indices {
+            do { data += try RGBImage(path: items[i].path).fitted(size: size).pixels } catch {
+                throw AuditError.input("\(error)")
+            }
+        }
+        return Tensor(shape: [indices.count, 3, size, size], data: data)
+    }
+}

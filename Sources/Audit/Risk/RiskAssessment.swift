@@ -1,0 +1,165 @@
+import Federated
+import Foundation
+
+/// Turns trial results into risk bands and a recommendation. Pure functions.
+///
+/// Band of one attack against one setting (thresholds from the audit file, defaults in brackets):
+/// - HIGH if any image was rebuilt (SSIM >= `success_ssim` [0.9]) or the best SSIM >= `high_ssim` [0.9];
+/// - MEDIUM if the best SSIM >= `medium_ssim` [0.5] or the fraction of labels recovered > `label_leakage` [0];
+/// - LOW otherwise.
+/// A setting's band is the worst over its attacks. The recommended setting is the one with the smallest
+/// accuracy cost (within the budget) among those LOW for every attack; without utility runs, the LOW
+/// setting with the least noise (highest SNR). The site's overall risk is the band of its declared setting.
+public enum RiskAssessment {
+    /// The band of one attack's results.
+    public static func band(successes: Int, maxSSIM: Double, labelLeakage: Double, thresholds t: RiskThresholds) -> RiskBand {
+        if successes > 0 || maxSSIM >= t.highSSIM { return .high }
+        if maxSSIM >= t.mediumSSIM || labelLeakage > t.labelLeakage { return .medium }
+        return .low
+    }
+
+    /// Aggregates the trials of one attack against one setting.
+    public static func attackRisk(_ attack: String, _ trials: [TrialSummary], thresholds: RiskThresholds) -> AttackRisk {
+        let used = trials.filter(\.applicable)
+        let images = used.reduce(0) { $0 + $1.images }
+        let successes = used.reduce(0) { $0 + $1.successes }
+        let labels = used.reduce(0) { $0 + $1.labelsRecovered }
+        let ssimSum = used.reduce(0.0) { $0 + ($1.meanSSIM ?? 0) * Double($1.images) }
+        let maxSSIM = used.compactMap(\.maxSSIM).max() ?? 0
+        let n = Double(max(images, 1))
+        let leak = Double(labels) / n
+        return AttackRisk(attack: attack, trials: trials.count, applicableTrials: used.count, images: images,
+                          asr: Double(successes) / n, meanSSIM: ssimSum / n, maxSSIM: maxSSIM, labelLeakage: leak,
+                          band: used.isEmpty ? nil : band(successes: successes, maxSSIM: maxSSIM, labelLeakage: leak, thresholds: thresholds),
+                          note: used.isEmpty ? trials.compactMap(\.note).first : nil)
+    }
+
+    /// The full assessment, settings in the definition's order.
+    public static func assess(trials: [TrialSummary], utility: [UtilityRunRecord], definition d: AuditDefinition) -> RiskReport {
+        let t = d.thresholds
+        let budget = d.utility?.maxAccuracyDrop
+        let measured = !utility.isEmpty
+        var settings: [SettingRisk] = []
+        for spec in d.defences {
+            let key = spec.description
+            let mine = trials.filter { $0.defence == key }
+            let attacks = d.attacks.map { a in attackRisk(a.label, mine.filter { $0.attack == a.label }, thresholds: t) }
+            let run = utility.first { $0.defence == key }
+            let snrs = mine.map(\.snr)
+            let snr = snrs.isEmpty ? .infinity : snrs.reduce(0, +) / Double(snrs.count)
+            var s = SettingRisk(defence: key, label: spec.label, band: attacks.compactMap(\.band).max(), attacks: attacks,
+                                snr: snr, epsilon: mine.compactMap(\.epsilon).first, accuracy: run?.accuracy,
+                                accuracyDrop: run?.drop, withinBudget: run.flatMap { r in budget.map { r.drop <= $0 } },
+                                labelLeakage: attacks.map(\.labelLeakage).max() ?? 0, verdict: [])
+            s.verdict = verdict(s, thresholds: t)
+            settings.append(s)
+        }
+        let declared = d.declaredDefence.description
+        var report = RiskReport(site: d.site, settings: settings, declared: declared,
+                                siteRisk: settings.first { $0.defence == declared }?.band, recommended: nil,
+                                recommendation: "", leastRisky: nil, utilityMeasured: measured, thresholds: t)
+        recommend(&report, budget: budget)
+        return report
+    }
+
+    /// Fills `recommended`, `leastRisky` and `recommendation`.
+    static func recommend(_ r: inout RiskReport, budget: Double?) {
+        let low = r.settings.filter { $0.band == .low }
+        // Least noise first: highest SNR, then the cheaper one.
+        let byNoise: (SettingRisk, SettingRisk) -> Bool = { a, b in a.snr != b.snr ? a.snr > b.snr : (a.accuracyDrop ?? 0) < (b.accuracyDrop ?? 0) }
+        if !low.isEmpty {
+            if r.utilityMeasured {
+                let costed = low.filter { $0.accuracyDrop != nil }
+                let affordable = costed.filter { budget == nil || $0.accuracyDrop! <= budget! }
+                if let best = affordable.min(by: { a, b in a.accuracyDrop! != b.accuracyDrop! ? a.accuracyDrop! < b.accuracyDrop! : byNoise(a, b) }) {
+                    r.recommended = best.defence
+                    r.recommendation = "Recommended setting: \(best.defence) (\(best.label)). It is LOW risk against every attack tested "
+                        + "and its accuracy cost, \(costText(best.accuracyDrop!, accuracy: best.accuracy ?? 0)), is the least of the LOW-risk settings"
+                        + (budget.map { " (budget: \(points($0)))." } ?? ".")
+                    return
+                }
+                if let cheapest = costed.min(by: { $0.accuracyDrop! < $1.accuracyDrop! }), let b = budget {
+                    r.leastRisky = cheapest.defence
+                    r.recommendation = "No setting is both LOW risk and within the accuracy budget of \(points(b)). "
+                        + "The cheapest LOW-risk setting, \(cheapest.defence) (\(cheapest.label)), costs \(points(cheapest.accuracyDrop!))."
+                    return
+                }
+            }
+            let best = low.sorted(by: byNoise)[0]
+            r.recommended = best.defence
+            r.recommendation = "Recommended setting: \(best.defence) (\(best.label)). It is LOW risk against every attack tested "
+                + "and, of the LOW-risk settings, adds the least noise to the updates (mean SNR \(snrText(best.snr)))"
+                + (r.utilityMeasured ? "." : "; its accuracy cost was not measured.")
+            return
+        }
+        let ranked = r.settings.filter { $0.band != nil }.sorted { a, b in
+            if a.band! != b.band! { return a.band! < b.band! }
+            let (am, bm) = (a.attacks.map(\.maxSSIM).max() ?? 0, b.attacks.map(\.maxSSIM).max() ?? 0)
+            if am != bm { return am < bm }
+            let (aa, ba) = (a.attacks.map(\.asr).max() ?? 0, b.attacks.map(\.asr).max() ?? 0)
+            if aa != ba { return aa < ba }
+            if a.labelLeakage != b.labelLeakage { return a.labelLeakage < b.labelLeakage }
+            return byNoise(a, b)
+        }
+        guard let least = ranked.first else {
+            r.recommendation = "No attack applied to any tested setting, so no setting can be recommended."
+            return
+        }
+        r.leastRisky = least.defence
+        r.recommendation = "No tested setting is LOW risk against every attack. The least risky is " + riskText(least, r.thresholds)
+        if least.withinBudget == false, let b = budget, let alt = ranked.first(where: { $0.withinBudget == true }) {
+            r.recommendation += " It costs more accuracy than the budget of \(points(b)); within the budget the least risky is " + riskText(alt, r.thresholds)
+        }
+    }
+
+    /// e.g. "prune:p=90 (prune 90% ...): MEDIUM risk (best SSIM 0.16, attack success up to 0%; accuracy cost ...)."
+    static func riskText(_ s: SettingRisk, _ t: RiskThresholds) -> String {
+        var why = "best SSIM \(fmt(s.attacks.map(\.maxSSIM).max() ?? 0)), attack success up to \(percent(s.attacks.map(\.asr).max() ?? 0))"
+        if s.labelLeakage > t.labelLeakage { why += ", labels recovered up to \(percent(s.labelLeakage))" }
+        if let d = s.accuracyDrop, let a = s.accuracy { why += "; accuracy cost \(costText(d, accuracy: a))" }
+        return "\(s.defence) (\(s.label)): \(s.band!.rawValue) risk (\(why))."
+    }
+
+    /// "3.2 accuracy points (accuracy 55%)", or "none measured (accuracy 65%)" when training did as well or better.
+    static func costText(_ drop: Double, accuracy: Double) -> String {
+        drop > 0 ? "\(points(drop)) (accuracy \(percent(accuracy)))" : "none measured (accuracy \(percent(accuracy)), no lower than without defence)"
+    }
+
+    /// The plain-language lines of a setting's verdict. Label leakage always has its own line.
+    static func verdict(_ s: SettingRisk, thresholds t: RiskThresholds) -> [String] {
+        var lines = ["\(s.defence) (\(s.label)): " + (s.band.map { "\($0.rawValue) risk." } ?? "no attack applied.")]
+        for a in s.attacks {
+            if a.band == nil {
+                lines.append("\(a.attack): not applicable" + (a.note.map { " (\($0.replacingOccurrences(of: "not applicable: ", with: "")))" } ?? "") + ".")
+            } else {
+                lines.append("\(attackSentence(a)) -> \(a.band!.rawValue).")
+            }
+        }
+        let leaks = s.attacks.filter { $0.band != nil }
+        if leaks.isEmpty {
+            lines.append("Label leakage: not measured (no attack applied).")
+        } else {
+            let parts = leaks.map { "\($0.attack) \(percent($0.labelLeakage))" }.joined(separator: ", ")
+            let worst = leaks.map(\.labelLeakage).max() ?? 0
+            lines.append("Label leakage: " + (worst == 0 ? "no attack recovered any true label." : "the attacker learns which class an image belongs to (\(parts) of labels recovered)."))
+        }
+        if let drop = s.accuracyDrop, let acc = s.accuracy {
+            lines.append("Accuracy cost: \(costText(drop, accuracy: acc))" + (s.withinBudget == false ? ", over the site's budget." : "."))
+        } else {
+            lines.append("Accuracy cost: not measured.")
+        }
+        if let e = s.epsilon { lines.append("Differential privacy: epsilon \(fmt(e)) for this release.") }
+        return lines
+    }
+
+    /// e.g. "cpl rebuilt 5 of 6 images (attack success 83%), mean SSIM 0.91, best SSIM 0.99".
+    public static func attackSentence(_ a: AttackRisk) -> String {
+        "\(a.attack) rebuilt \(Int((a.asr * Double(a.images)).rounded())) of \(a.images) images (attack success \(percent(a.asr))), "
+            + "mean SSIM \(fmt(a.meanSSIM)), best SSIM \(fmt(a.maxSSIM))"
+    }
+
+    static func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
+    static func percent(_ x: Double) -> String { String(format: "%.0f%%", x * 100) }
+    static func points(_ x: Double) -> String { String(format: "%.1f accuracy points", x * 100) }
+    static func snrText(_ x: Double) -> String { x.isInfinite ? "infinite: no noise" : String(format: "%.3g", x) }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// How exposed a setting leaves the site's patients.
+public enum RiskBand: String, Codable, Sendable, CaseIterable, Comparable {
+    case low = "LOW", medium = "MEDIUM", high = "HIGH"
+
+    private var rank: Int { self == .low ? 0 : self == .medium ? 1 : 2 }
+    public static func < (a: RiskBand, b: RiskBand) -> Bool { a.rank < b.rank }
+
+    /// Parses "low", "MEDIUM"...
+    public init?(name: String) { self.init(rawValue: name.uppercased()) }
+}
+
+/// What risk assessment needs from one trial.
+public struct TrialSummary: Sendable, Equatable {
+    public var defence: String
+    public var attack: String
+    public var applicable: Bool
+    public var note: String?
+    /// Images behind the update, images rebuilt (SSIM at or above the success threshold), labels recovered.
+    public var images: Int
+    public var successes: Int
+    public var labelsRecovered: Int
+    public var meanSSIM: Double?
+    public var maxSSIM: Double?
+    /// SNR of the defended update (infinity without noise).
+    public var snr: Double
+    public var epsilon: Double?
+
+    public init(defence: String, attack: String, applicable: Bool = true, note: String? = nil, images: Int, successes: Int,
+                labelsRecovered: Int, meanSSIM: Double?, maxSSIM: Double?, snr: Double = .infinity, epsilon: Double? = nil) {
+        self.defence = defence; self.attack = attack; self.applicable = applicable; self.note = note; self.images = images
+        self.successes = successes; self.labelsRecovered = labelsRecovered; self.meanSSIM = meanSSIM; self.maxSSIM = maxSSIM
+        self.snr = snr; self.epsilon = epsilon
+    }
+
+    public init(_ t: TrialRecord) {
+        self.init(defence: t.defence, attack: t.attack, applicable: t.applicable, note: t.note, images: t.images,
+                  successes: t.successes, labelsRecovered: t.labelsRecovered, meanSSIM: t.ssim, maxSSIM: t.maxSSIM,
+                  snr: t.effect.snr, epsilon: t.effect.epsilon)
+    }
+}
+
+/// One attack against one defence setting, over all samples.
+public struct AttackRisk: Codable, Sendable, Equatable {
+    public var attack: String
+    public var trials: Int
+    /// Trials where the attack applied (e.g. analytic needs a fully connected first layer).
+    public var applicableTrials: Int
+    public var images: Int
+    /// Attack success rate: images rebuilt / images attacked.
+    public var asr: Double
+    public var meanSSIM: Double
+    public var maxSSIM: Double
+    /// Fraction of true labels the attack recovered.
+    public var labelLeakage: Double
+    /// nil when the attack never applied.
+    public var band: RiskBand?
+    public var note: String?
+}
+
+/// The verdict on one defence setting.
+public struct SettingRisk: Codable, Sendable, Equatable {
+    /// Canonical spec string.
+    public var defence: String
+    /// Human-readable description of the defence.
+    public var label: String
+    /// Worst band over the attacks that applied (nil when none did).
+    public var band: RiskBand?
+    public var attacks: [AttackRisk]
+    /// Mean SNR of the defended updates (infinity without noise): higher means less noise.
+    public var snr: Double
+    public var epsilon: Double?
+    /// Accuracy of FL training with this setting, and its drop from training without defence (nil when not measured).
+    public var accuracy: Double?
+    public var accuracyDrop: Double?
+    /// True when the drop is within the site's budget (nil when either is unknown).
+    public var withinBudget: Bool?
+    /// Highest label leakage over the attacks.
+    public var labelLeakage: Double
+    /// Plain-language lines: the band, each attack, label leakage, accuracy cost.
+    public var verdict: [String]
+}
+
+/// The assessment of a whole audit.
+public struct RiskReport: Codable, Sendable, Equatable {
+    public var site: String
+    public var settings: [SettingRisk]
+    /// The defence the site declared it uses, and its band: the site's overall risk.
+    public var declared: String
+    public var siteRisk: RiskBand?
+    /// The recommended setting (nil when no setting qualifies), and the recommendation in words.
+    public var recommended: String?
+    public var recommendation: String
+    /// The least risky setting when none is LOW.
+    public var leastRisky: String?
+    /// Whether accuracy costs were measured (otherwise settings are ranked by SNR, least noise first).
+    public var utilityMeasured: Bool
+    public var thresholds: RiskThresholds
+
+    /// The verdict as the lines the audit log stores when the audit finishes.
+    public var records: [RecommendationRecord] {
+        var out: [RecommendationRecord] = []
+        out.append(RecommendationRecord(position: 0, kind: .site, setting: declared, band: siteRisk?.rawValue, text: siteSummary))
+        out.append(RecommendationRecord(position: 1, kind: .recommended, setting: recommended ?? leastRisky,
+                                        band: settings.first { $0.defence == (recommended ?? leastRisky) }?.band?.rawValue,
+                                        text: recommendation))
+        for (i, s) in settings.enumerated() {
+            out.append(RecommendationRecord(position: 2 + i, kind: .setting, setting: s.defence, band: s.band?.rawValue,
+                                            text: s.verdict.joined(separator: "\n")))
+        }
+        return out
+    }
+
+    /// One sentence on the site's overall risk.
+    public var siteSummary: String {
+        guard let s = settings.first(where: { $0.defence == declared }) else { return "The declared defence (\(declared)) was not tested." }
+        guard let band = s.band else { return "Overall risk for \(site): unknown: no attack applied to the declared defence (\(declared))." }
+        var text = "Overall risk for \(site): \(band.rawValue), with the defence the site declares (\(s.label))."
+        if let worst = s.attacks.filter({ $0.band != nil }).max(by: { ($0.asr, $0.maxSSIM) < ($1.asr, $1.maxSSIM) }) {
+            text += " \(RiskAssessment.attackSentence(worst))"
+        }
+        return text
+    }
+}

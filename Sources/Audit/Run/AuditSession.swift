@@ -1,0 +1,76 @@
+import Foundation
+
+/// Which audit a run writes to: a new one, or an unfinished one it resumes.
+public enum ResumeRequest: Sendable, Equatable {
+    /// Start a new audit.
+    case none
+    /// Resume the newest unfinished audit with this configuration (and shard).
+    case latest
+    /// Resume this audit.
+    case id(Int64)
+}
+
+/// A slice of the trial grid: shard `index` of `count` (1-based), written "K/N".
+public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    public let index: Int
+    public let count: Int
+
+    /// Parses "K/N" with 1 <= K <= N.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
+            throw AuditError.input("--shard must be K/N with 1 <= K <= N (e.g. 2/8), got '\(text)'")
+        }
+        index = k
+        count = n
+    }
+
+    public var description: String { "\(index)/\(count)" }
+}
+
+/// Opens the audit row a run writes to: creates it, or finds and claims the one to resume after checking
+/// that it has the same configuration and that no live process is still running it.
+enum AuditSession {
+    static func open(plan: AuditPlan, store: AuditStore, shard: Shard?, resume: ResumeRequest, trialsPlanned: Int,
+                     commandLine: String, toolVersion: String, definitionPath: String?) throws -> (id: Int64, resumed: Bool) {
+        let shardText = shard?.description
+        switch resume {
+        case .none:
+            let id = try store.beginAudit(NewAudit(
+                site: plan.definition.site, model: plan.model.name, modelVersion: plan.definition.model.version,
+                modelSHA256: plan.config.modelSHA256, configJSON: plan.configJSON, configSHA256: plan.configSHA256,
+                toolVersion: toolVersion, seed: plan.definition.seed, commandLine: commandLine, definitionPath: definitionPath,
+                shard: shardText, trialsPlanned: trialsPlanned, gridSize: plan.trials.count))
+            return (id, false)
+        case .latest:
+            guard let a = try store.unfinishedAudits(configSHA256: plan.configSHA256, shard: shardText).first else {
+                throw AuditError.input("nothing to resume: \(store.path) holds no unfinished audit with this configuration"
+                                       + (shardText.map { " and shard \($0)" } ?? "") + "; run without --resume to start one")
+            }
+            try claim(a, store: store, commandLine: commandLine)
+            return (a.id, true)
+        case let .id(id):
+            let a = try store.requireAudit(id: id)
+            if a.status == .finished { throw AuditError.input("audit \(id) is already finished; nothing to resume") }
+            guard a.configSHA256 == plan.configSHA256 else {
+                throw AuditError.input("audit \(id) was run with a different configuration (model, images or settings changed): "
+                                       + "recorded \(a.configSHA256.prefix(12)), this file gives \(plan.configSHA256.prefix(12)); start a new audit instead")
+            }
+            guard a.shard == shardText else {
+                throw AuditError.input("audit \(id) is " + (a.shard.map { "shard \($0)" } ?? "not sharded")
+                                       + ", but this run asks for " + (shardText.map { "shard \($0)" } ?? "the whole grid"))
+            }
+            try claim(a, store: store, commandLine: commandLine)
+            return (a.id, true)
+        }
+    }
+
+    /// Refuses to resume an audit whose process is still alive on this host.
+    static func claim(_ a: AuditRecord, store: AuditStore, commandLine: String) throws {
+        if a.status == .running, let pid = a.pid, a.host == ProcessInfo.processInfo.hostName, pid != Int(getpid()),
+           kill(pid_t(pid), 0) == 0 {
+            throw AuditError.input("audit \(a.id) is still being run by process \(pid) on this machine; stop it first (or wait for it)")
+        }
+        try store.claim(audit: a.id, commandLine: commandLine)
+    }
+}

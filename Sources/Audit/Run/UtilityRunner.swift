@@ -1,0 +1,61 @@
+import Federated
+import Foundation
+import Imaging
+import NN
+import Tensor
+
+/// Measures what each defence costs in accuracy: federated training on the audit's data set (the site's
+/// model and initial weights, the `utility:` settings), once without defence and once per defence, with
+/// the same seed (same split, initial weights and minibatches), comparing final test accuracy.
+public enum UtilityRunner {
+    /// Everything a utility run needs, built once per audit run.
+    public struct Setup: @unchecked Sendable {
+        public let config: TrainingConfig
+        public let dataset: FederatedDataset
+        public let seed: UInt64
+    }
+
+    /// Builds the training setup and checks it against every tested defence; nil when the audit has no
+    /// `utility:` section.
+    public static func setup(_ plan: AuditPlan) throws -> Setup? {
+        guard let u = plan.definition.utility else { return nil }
+        let d = plan.definition
+        let dataset: FederatedDataset
+        do {
+            if let folder = d.data.folder {
+                dataset = try FederatedDataset(folder: ImageFolder(root: d.resolve(folder)), size: d.model.inputSize)
+            } else {
+                let all = Array(plan.pool.items.indices)
+                let x = try plan.pool.load(all, size: d.model.inputSize)
+                dataset = FederatedDataset(classes: (0..<plan.model.classes).map { "class \($0)" }, imageShape: [3, d.model.inputSize, d.model.inputSize],
+                                           labels: plan.pool.items.map(\.label), sources: plan.pool.items.map(\.name),
+                                           names: plan.pool.items.map(\.name), pixels: x.scalars)
+            }
+        } catch { throw plan.parsed.error("utility", "cannot load the training images: \(error)") }
+        let algorithm: LocalAlgorithm = u.algorithm == .fedsgd ? .fedSGD : .fedAvgSteps(u.localSteps)
+        let config = TrainingConfig(model: plan.model, initialState: plan.state, clients: u.clients, rounds: u.rounds,
+                                    algorithm: algorithm, learningRate: u.learningRate, batchSize: u.batchSize,
+                                    partition: (try? Partition(parsing: u.partition)) ?? .iid, testFraction: u.testFraction,
+                                    bn: d.model.bn, jobs: 1)
+        for spec in d.defences {
+            do { try config.validate(dataset: dataset, defence: spec) } catch { throw plan.parsed.error("utility", "\(spec): \(error)") }
+        }
+        return Setup(config: config, dataset: dataset, seed: SeededGenerator(seed: d.seed).derived("utility").seed)
+    }
+
+    /// Trains with `defence` and returns the run's record (the baseline accuracy is the no-defence run's).
+    public static func run(_ setup: Setup, defence: DefenceSpec, baseline: Double?, audit: Int64) throws -> UtilityRunRecord {
+        let t0 = Date()
+        let history: TrainingHistory
+        do { history = try FederatedTraining.run(config: setup.config, dataset: setup.dataset, defence: defence, seed: setup.seed) } catch {
+            throw AuditError.input("utility run with \(defence): \(error)")
+        }
+        let curve = history.rounds.map { String(format: "%.4f", $0.testAccuracy) }.joined(separator: ", ")
+        let details = "\(history.algorithm), \(history.testImages) test images, accuracy by round: [\(curve)]"
+            + (history.epsilon.map { String(format: ", epsilon over all rounds %.3g", $0) } ?? "")
+        return UtilityRunRecord(auditID: audit, defence: defence.description, accuracy: history.finalAccuracy,
+                                baselineAccuracy: baseline ?? history.finalAccuracy, rounds: setup.config.rounds,
+                                clients: setup.config.clients, seed: setup.seed, seconds: Date().timeIntervalSince(t0),
+                                details: details)
+    }
+}

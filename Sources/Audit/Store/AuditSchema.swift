@@ -1,0 +1,148 @@
+import Foundation
+import GRDB
+
+/// The audit log's schema, as named GRDB migrations. Never edit a shipped migration: add a new one.
+enum AuditSchema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-audit-log") { db in try createTables(db) }
+        m.registerMigration("v2-finished-audits-are-immutable") { db in try createImmutabilityTriggers(db) }
+        return m
+    }
+
+    static func createTables(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE audits (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                site TEXT NOT NULL,
+                model TEXT NOT NULL,
+                model_version TEXT NOT NULL,
+                model_sha256 TEXT NOT NULL,
+                config_json TEXT NOT NULL,
+                config_sha256 TEXT NOT NULL,
+                tool_version TEXT NOT NULL,
+                seed TEXT NOT NULL,
+                command_line TEXT NOT NULL,
+                definition_path TEXT,
+                shard TEXT,
+                trials_planned INTEGER NOT NULL,
+                grid_size INTEGER NOT NULL,
+                started_at DATETIME NOT NULL,
+                finished_at DATETIME,
+                status TEXT NOT NULL CHECK (status IN ('running', 'interrupted', 'finished', 'failed')),
+                status_note TEXT,
+                pid INTEGER,
+                host TEXT
+            );
+            CREATE INDEX audits_by_site ON audits(site, started_at);
+            CREATE INDEX audits_by_config ON audits(config_sha256);
+
+            CREATE TABLE trials (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                audit_id INTEGER NOT NULL REFERENCES audits(id),
+                trial_key TEXT NOT NULL,
+                grid_index INTEGER NOT NULL,
+                sample_index INTEGER NOT NULL,
+                image_paths TEXT NOT NULL,
+                image_sha256 TEXT NOT NULL,
+                attack TEXT NOT NULL,
+                attack_kind TEXT NOT NULL,
+                attack_config TEXT NOT NULL,
+                defence TEXT NOT NULL,
+                defence_effect TEXT NOT NULL,
+                snr REAL,
+                fraction_changed REAL,
+                epsilon REAL,
+                seed TEXT NOT NULL,
+                true_labels TEXT NOT NULL,
+                recovered_labels TEXT NOT NULL,
+                applicable BOOLEAN NOT NULL,
+                note TEXT,
+                images INTEGER NOT NULL,
+                successes INTEGER NOT NULL,
+                labels_recovered INTEGER NOT NULL,
+                mse REAL,
+                psnr REAL,
+                ssim REAL,
+                max_ssim REAL,
+                success BOOLEAN NOT NULL,
+                iterations INTEGER NOT NULL,
+                final_loss REAL,
+                seconds REAL NOT NULL,
+                recorded_at DATETIME NOT NULL,
+                UNIQUE (audit_id, trial_key)
+            );
+            CREATE INDEX trials_by_setting ON trials(audit_id, defence, attack);
+
+            CREATE TABLE reconstructions (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                trial_id INTEGER NOT NULL REFERENCES trials(id),
+                image_index INTEGER NOT NULL,
+                reconstruction_index INTEGER NOT NULL,
+                true_label INTEGER NOT NULL,
+                recovered_label INTEGER,
+                mse REAL NOT NULL,
+                psnr REAL,
+                ssim REAL NOT NULL,
+                success BOOLEAN NOT NULL,
+                reconstruction_png BLOB NOT NULL,
+                original_png BLOB NOT NULL,
+                UNIQUE (trial_id, image_index)
+            );
+
+            CREATE TABLE utility_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                audit_id INTEGER NOT NULL REFERENCES audits(id),
+                defence TEXT NOT NULL,
+                accuracy REAL NOT NULL,
+                baseline_accuracy REAL NOT NULL,
+                accuracy_drop REAL NOT NULL,
+                rounds INTEGER NOT NULL,
+                clients INTEGER NOT NULL,
+                seed TEXT NOT NULL,
+                seconds REAL NOT NULL,
+                details TEXT,
+                recorded_at DATETIME NOT NULL,
+                UNIQUE (audit_id, defence)
+            );
+
+            CREATE TABLE recommendations (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                audit_id INTEGER NOT NULL REFERENCES audits(id),
+                position INTEGER NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('site', 'recommended', 'setting', 'note')),
+                setting TEXT,
+                band TEXT,
+                text TEXT NOT NULL
+            );
+            """)
+    }
+
+    /// A finished audit can be neither changed nor deleted, nor can anything be added to it.
+    static func createImmutabilityTriggers(_ db: Database) throws {
+        let refuse = "SELECT RAISE(ABORT, 'audit is finished: a finished audit cannot be changed');"
+        func finished(_ auditID: String) -> String { "(SELECT status FROM audits WHERE id = \(auditID)) = 'finished'" }
+        func viaTrial(_ trialID: String) -> String {
+            "(SELECT a.status FROM audits a JOIN trials t ON t.audit_id = a.id WHERE t.id = \(trialID)) = 'finished'"
+        }
+        var sql = """
+            CREATE TRIGGER audits_finished_no_update BEFORE UPDATE ON audits WHEN OLD.status = 'finished' BEGIN \(refuse) END;
+            CREATE TRIGGER audits_finished_no_delete BEFORE DELETE ON audits WHEN OLD.status = 'finished' BEGIN \(refuse) END;
+
+            """
+        for table in ["trials", "utility_runs", "recommendations"] {
+            sql += """
+                CREATE TRIGGER \(table)_finished_no_insert BEFORE INSERT ON \(table) WHEN \(finished("NEW.audit_id")) BEGIN \(refuse) END;
+                CREATE TRIGGER \(table)_finished_no_update BEFORE UPDATE ON \(table) WHEN \(finished("OLD.audit_id")) BEGIN \(refuse) END;
+                CREATE TRIGGER \(table)_finished_no_delete BEFORE DELETE ON \(table) WHEN \(finished("OLD.audit_id")) BEGIN \(refuse) END;
+
+                """
+        }
+        sql += """
+            CREATE TRIGGER reconstructions_finished_no_insert BEFORE INSERT ON reconstructions WHEN \(viaTrial("NEW.trial_id")) BEGIN \(refuse) END;
+            CREATE TRIGGER reconstructions_finished_no_update BEFORE UPDATE ON reconstructions WHEN \(viaTrial("OLD.trial_id")) BEGIN \(refuse) END;
+            CREATE TRIGGER reconstructions_finished_no_delete BEFORE DELETE ON reconstructions WHEN \(viaTrial("OLD.trial_id")) BEGIN \(refuse) END;
+            """
+        try db.execute(sql: sql)
+    }
+}

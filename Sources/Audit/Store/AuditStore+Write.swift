@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+
+/// What the log records about an audit when it starts.
+public struct NewAudit: Sendable {
+    public var site: String
+    public var model: String
+    public var modelVersion: String
+    public var modelSHA256: String
+    public var configJSON: String
+    public var configSHA256: String
+    public var toolVersion: String
+    public var seed: UInt64
+    public var commandLine: String
+    public var definitionPath: String?
+    public var shard: String?
+    public var trialsPlanned: Int
+    public var gridSize: Int
+
+    public init(site: String, model: String, modelVersion: String, modelSHA256: String, configJSON: String,
+                configSHA256: String, toolVersion: String, seed: UInt64, commandLine: String, definitionPath: String?,
+                shard: String?, trialsPlanned: Int, gridSize: Int) {
+        self.site = site; self.model = model; self.modelVersion = modelVersion; self.modelSHA256 = modelSHA256
+        self.configJSON = configJSON; self.configSHA256 = configSHA256; self.toolVersion = toolVersion; self.seed = seed
+        self.commandLine = commandLine; self.definitionPath = definitionPath; self.shard = shard
+        self.trialsPlanned = trialsPlanned; self.gridSize = gridSize
+    }
+}
+
+extension AuditStore {
+    /// Columns of `trials` besides `id` and `audit_id`, in insertion order.
+    static let trialColumns = ["trial_key", "grid_index", "sample_index", "image_paths", "image_sha256", "attack",
+                               "attack_kind", "attack_config", "defence", "defence_effect", "snr", "fraction_changed",
+                               "epsilon", "seed", "true_labels", "recovered_labels", "applicable", "note", "images",
+                               "successes", "labels_recovered", "mse", "psnr", "ssim", "max_ssim", "success",
+                               "iterations", "final_loss", "seconds", "recorded_at"]
+    static let reconstructionColumns = ["image_index", "reconstruction_index", "true_label", "recovered_label", "mse",
+                                        "psnr", "ssim", "success", "reconstruction_png", "original_png"]
+
+    /// Records a new audit with status `running` and returns its id.
+    public func beginAudit(_ a: NewAudit, startedAt: Date = Date()) throws -> Int64 {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO audits (site, model, model_version, model_sha256, config_json, config_sha256, tool_version, seed,
+                    command_line, definition_path, shard, trials_planned, grid_size, started_at, status, pid, host)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)
+                """, arguments: [a.site, a.model, a.modelVersion, a.modelSHA256, a.configJSON, a.configSHA256, a.toolVersion,
+                                 String(a.seed), a.commandLine, a.definitionPath, a.shard, a.trialsPlanned, a.gridSize, startedAt,
+                                 Int(getpid()), ProcessInfo.processInfo.hostName])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records a finished trial and its reconstructions in one transaction. Returns false (and writes
+    /// nothing) when the audit already holds a trial with this key.
+    @discardableResult
+    public func record(_ o: TrialOutcome, audit: Int64) throws -> Bool {
+        let scores = o.images.map(\.score)
+        let n = Double(max(scores.count, 1))
+        let hits = o.images.filter { $0.recoveredLabel == $0.trueLabel }.count
+        let enc = { (v: Encodable) throws -> String in try AuditJSON.encode(v) }
+        let values: [DatabaseValueConvertible?] = [
+            o.spec.key, o.spec.index, o.spec.sample, try enc(o.imageNames), try enc(o.imageSHA256), o.spec.attack.label,
+            o.spec.attack.config.kind.rawValue, try enc(o.spec.attack.config), o.spec.defence.description, try enc(o.effect),
+            o.effect.snr, o.effect.fractionChanged, o.effect.epsilon, String(o.seed), try enc(o.trueLabels),
+            try enc(o.recoveredLabels), o.applicable, o.note, o.trueLabels.count, scores.filter(\.success).count, hits,
+            scores.isEmpty ? nil : scores.map(\.mse).reduce(0, +) / n,
+            scores.isEmpty ? nil : scores.map(\.psnr).reduce(0, +) / n,
+            scores.isEmpty ? nil : scores.map(\.ssim).reduce(0, +) / n,
+            scores.map(\.ssim).max(), scores.contains(where: \.success), o.iterations,
+            o.finalLoss.isFinite ? o.finalLoss : nil, o.seconds, Date(),
+        ]
+        return try write { db in
+            try requireUnfinished(db, audit)
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM trials WHERE audit_id = ? AND trial_key = ?", arguments: [audit, o.spec.key]) == true {
+                return false
+            }
+            let cols = Self.trialColumns
+            try db.execute(sql: "INSERT INTO trials (audit_id, \(cols.joined(separator: ", "))) VALUES (?\(String(repeating: ", ?", count: cols.count)))",
+                           arguments: StatementArguments([audit] + values))
+            let trial = db.lastInsertedRowID
+            let rc = Self.reconstructionColumns
+            for im in o.images {
+                try db.execute(sql: "INSERT INTO reconstructions (trial_id, \(rc.joined(separator: ", "))) VALUES (?\(String(repeating: ", ?", count: rc.count)))",
+                               arguments: [trial, im.original, im.reconstruction, im.trueLabel, im.recoveredLabel, im.score.mse,
+                                           im.score.psnr.isFinite ? im.score.psnr : nil, im.score.ssim, im.score.success,
+                                           im.reconstructionPNG, im.originalPNG])
+            }
+            return true
+        }
+    }
+
+    /// Records one utility run; false when the audit already has one for this defence.
+    @discardableResult
+    public func record(utility u: UtilityRunRecord) throws -> Bool {
+        try write { db in
+            try requireUnfinished(db, u.auditID)
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM utility_runs WHERE audit_id = ? AND defence = ?", arguments: [u.auditID, u.defence]) == true {
+                return false
+            }
+            try db.execute(sql: """
+                INSERT INTO utility_runs (audit_id, defence, accuracy, baseline_accuracy, accuracy_drop, rounds, clients, seed,
+                    seconds, details, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [u.auditID, u.defence, u.accuracy, u.baselineAccuracy, u.drop, u.rounds, u.clients,
+                                 String(u.seed), u.seconds, u.details, Date()])
+            return true
+        }
+    }
+
+    /// Sets an unfinished audit's status (`running`, `interrupted` or `failed`) with an optional note.
+    public func setStatus(_ status: AuditStatus, audit: Int64, note: String? = nil) throws {
+        precondition(status != .finished, "use finish(audit:recommendations:)")
+        try write { db in
+            try requireUnfinished(db, audit)
+            try db.execute(sql: "UPDATE audits SET status = ?, status_note = ? WHERE id = ?", arguments: [status.rawValue, note, audit])
+        }
+    }
+
+    /// Marks an unfinished audit as run by this process (status `running`), e.g. when resuming it.
+    public func claim(audit: Int64, commandLine: String) throws {
+        try write { db in
+            try requireUnfinished(db, audit)
+            try db.execute(sql: "UPDATE audits SET status = 'running', status_note = NULL, pid = ?, host = ?, command_line = command_line || char(10) || ? WHERE id = ?",
+                           arguments: [Int(getpid()), ProcessInfo.processInfo.hostName, commandLine, audit])
+        }
+    }
+
+    /// Writes the verdict and marks the audit finished, in one transaction. From then on it is immutable.
+    public func finish(audit: Int64, recommendations: [RecommendationRecord], at date: Date = Date()) throws {
+        try write { db in
+            try requireUnfinished(db, audit)
+            try db.execute(sql: "DELETE FROM recommendations WHERE audit_id = ?", arguments: [audit])
+            for r in recommendations {
+                try db.execute(sql: "INSERT INTO recommendations (audit_id, position, kind, setting, band, text) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [audit, r.position, r.kind.rawValue, r.setting, r.band, r.text])
+            }
+            try db.execute(sql: "UPDATE audits SET status = 'finished', finished_at = ?, status_note = NULL WHERE id = ?", arguments: [date, audit])
+        }
+    }
+}
