@@ -22,7 +22,7 @@ struct HistoryCommand: ParsableCommand {
         let rows = try store.audits(site: site).map { a -> Row in
             let recs = try store.recommendations(audit: a.id)
             return Row(id: a.id, site: a.site, model: a.model, modelVersion: a.modelVersion, startedAt: a.startedAt,
-                       finishedAt: a.finishedAt, status: a.status.rawValue, shard: a.shard,
+                       finishedAt: a.finishedAt, status: a.statusText, shard: a.shard,
                        trialsRecorded: try store.trialCount(audit: a.id), trialsPlanned: a.trialsPlanned,
                        siteRisk: recs.first { $0.kind == .site }?.band,
                        recommended: recs.first { $0.kind == .recommended }?.setting)

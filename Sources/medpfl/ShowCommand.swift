@@ -71,7 +71,7 @@ struct ShowCommand: ParsableCommand {
 
     func describe(_ a: AuditRecord, _ d: AuditDefinition, recorded: Int) -> String {
         var lines: [(String, String)] = []
-        var status = "\(a.status.rawValue) (started \(timestampText(a.startedAt)) UTC"
+        var status = "\(a.statusText) (started \(timestampText(a.startedAt)) UTC"
         if let f = a.finishedAt { status += ", finished \(timestampText(f)) UTC" }
         status += ")" + (a.statusNote.map { ": \($0)" } ?? "")
         lines.append(("Status", status))

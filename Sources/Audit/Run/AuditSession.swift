@@ -68,9 +68,27 @@ enum AuditSession {
     /// Refuses to resume an audit whose process is still alive on this host.
     static func claim(_ a: AuditRecord, store: AuditStore, commandLine: String) throws {
         if a.status == .running, let pid = a.pid, a.host == ProcessInfo.processInfo.hostName, pid != Int(getpid()),
-           kill(pid_t(pid), 0) == 0 {
+           processAlive(pid) {
             throw AuditError.input("audit \(a.id) is still being run by process \(pid) on this machine; stop it first (or wait for it)")
         }
         try store.claim(audit: a.id, commandLine: commandLine)
     }
+}
+
+extension AuditRecord {
+    /// True when the audit says `running` but its process is gone from this machine (killed or crashed):
+    /// it can be resumed. False when it runs on another machine (which cannot be checked from here).
+    public var isAbandoned: Bool {
+        guard status == .running, let pid, host == ProcessInfo.processInfo.hostName else { return false }
+        return pid != Int(getpid()) && !processAlive(pid)
+    }
+
+    /// The status as shown to people: "running", "finished"..., or "stopped (process gone)" for an
+    /// abandoned run.
+    public var statusText: String { isAbandoned ? "stopped (process gone; resume it)" : status.rawValue }
+}
+
+/// Whether a process with this id exists on this machine (one we may not signal still exists).
+func processAlive(_ pid: Int) -> Bool {
+    kill(pid_t(pid), 0) == 0 || errno == EPERM
 }

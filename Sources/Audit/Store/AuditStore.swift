@@ -37,6 +37,8 @@ public final class AuditStore: @unchecked Sendable {
         config.label = "medpfl-audit-log"
         do {
             pool = try DatabasePool(path: path, configuration: config)
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_NOTADB {
+            throw AuditError.input("\(path) is not an SQLite database")
         } catch {
             throw AuditError.input("cannot open the audit log \(path): \(Self.describe(error))")
         }

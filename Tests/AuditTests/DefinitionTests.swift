@@ -1,0 +1,140 @@
+import Federated
+import XCTest
+@testable import Audit
+
+/// The audit file: every key read with its type and range, errors naming the key path and line.
+final class DefinitionTests: XCTestCase {
+    func testValidFileResolvesDefaultsAndSweeps() throws {
+        let f = try AuditFixture()
+        let path = try f.write("a.yaml", AuditFixture.yaml(
+            attacks: "  - idlg\n  - cpl: {iterations: 7, init: uniform, label: cpl-uniform}\n  - analytic\n",
+            defences: "  - none\n  - laplace: {levels: [100, 200]}\n  - {gaussian: {relative: [0.1, 0.5]}}\n  - dp: {clip: 4, sigmas: [0.5, 1]}\n",
+            extra: "declared_defence: prune:p=90\n"))
+        let d = try AuditDefinitionParser.load(path).definition
+        XCTAssertEqual(d.site, "Test Site")
+        XCTAssertEqual(d.model.classes, 6, "classes default to the folder's class count")
+        XCTAssertEqual(d.model.inputSize, 32)
+        XCTAssertEqual(d.fl.algorithm, .fedsgd)
+        XCTAssertEqual(d.fl.batchSize, 1)
+        XCTAssertEqual(d.data.selectionSeed, 5, "the selection seed defaults to the audit seed")
+        XCTAssertEqual(d.attacks.map(\.label), ["idlg", "cpl-uniform", "analytic"])
+        XCTAssertEqual(d.attacks[1].config.iterations, 7)
+        XCTAssertEqual(d.attacks[1].config.initialization, .uniform)
+        XCTAssertEqual(d.attacks[0].config.iterations, 300, "attack defaults are the original papers'")
+        XCTAssertEqual(d.defences.map(\.description),
+                       ["none", "laplace:level=100", "laplace:level=200", "gaussian:relative=0.1", "gaussian:relative=0.5",
+                        "dp:clip=4,sigma=0.5", "dp:clip=4,sigma=1", "prune:p=90"],
+                       "sweeps expand in order and the declared defence is added to the grid")
+        XCTAssertEqual(d.declaredDefence.description, "prune:p=90")
+        XCTAssertEqual(d.thresholds, RiskThresholds())
+    }
+
+    func testUnknownKeyNamesKeyAndLine() throws {
+        let f = try AuditFixture()
+        let text = AuditFixture.yaml(attacks: "  - cpl: {iteratons: 3}\n")
+        let path = try f.write("a.yaml", text)
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("iteratons") }! + 1
+        assertDefinitionError(try AuditDefinitionParser.load(path), ["attacks[0].cpl.iteratons", "unknown key", "did you mean 'iterations'"], line: line)
+        let top = AuditFixture.yaml() + "\nsamples: 3\n"
+        let topLine = top.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("samples") }! + 1
+        assertDefinitionError(try AuditDefinitionParser.load(try f.write("b.yaml", top)), ["samples: unknown key"], line: topLine)
+    }
+
+    func testWrongTypesAndRanges() throws {
+        let f = try AuditFixture()
+        let cases: [(String, String, [String])] = [
+            ("samples: 1", "samples: many", ["data.samples", "expected a whole number, got 'many'"]),
+            ("version: v1", "version: v1\n  bn: sometimes", ["model.bn", "'sometimes' is not one of train, eval"]),
+            ("seed: 5", "seed: [1, 2]", ["seed", "expected a non-negative whole number, got a list"]),
+            ("  - laplace:level=100\n", "  - prune:p=120\n", ["defences[1]", "out of range: 'p=120'"]),
+            ("  - laplace:level=100\n", "  - {laplace: {levels: []}}\n", ["defences[1].laplace.levels", "empty"]),
+            ("name: mlp", "name: alexnet", ["model.name", "'alexnet' is not one of"]),
+        ]
+        for (from, to, fragments) in cases {
+            let text = AuditFixture.yaml().replacingOccurrences(of: from, with: to)
+            XCTAssertNotEqual(text, AuditFixture.yaml(), "fixture text changed: \(from)")
+            assertDefinitionError(try AuditDefinitionParser.load(try f.write("t.yaml", text)), fragments)
+        }
+        let extra: [(String, [String])] = [
+            ("fl:\n  batch_size: 0\n", ["fl.batch_size", "at least 1"]),
+            ("fl:\n  algorithm: fedavg\n  batch_size: 1\n", ["fl", "fedavg needs local_steps"]),
+            ("fl:\n  local_steps: 3\n", ["fl.local_steps", "fedavg only"]),
+            ("thresholds:\n  high_ssim: 0.4\n  medium_ssim: 0.6\n", ["thresholds", "must not exceed high_ssim"]),
+            ("utility:\n  rounds: 3\n", ["utility", "missing required key 'max_accuracy_drop'"]),
+        ]
+        for (block, fragments) in extra {
+            let path = try f.write("t.yaml", AuditFixture.yaml(extra: block))
+            assertDefinitionError(try AuditDefinitionParser.load(path), fragments)
+        }
+    }
+
+    func testImpossibleCountsAndMissingFiles() throws {
+        let f = try AuditFixture()
+        let tooMany = try f.write("a.yaml", AuditFixture.yaml(samples: 181))
+        assertDefinitionError(try AuditDefinitionParser.load(tooMany), ["data", "181 samples of batch size 1 need 181 images, but only 180 are available"])
+        let missing = try f.write("b.yaml", AuditFixture.yaml().replacingOccurrences(of: AuditFixture.images, with: "no/such/folder"))
+        assertDefinitionError(try AuditDefinitionParser.load(missing), ["data.folder", "no/such/folder does not exist"], line: 7)
+        let weights = try f.write("c.yaml", AuditFixture.yaml().replacingOccurrences(of: "version: v1", with: "version: v1\n  weights: w.safetensors"))
+        assertDefinitionError(try AuditDefinitionParser.load(weights), ["model.weights", "w.safetensors does not exist"], line: 6)
+        assertDefinitionError(try AuditDefinitionParser.load(f.path("nothere.yaml")), ["nothere.yaml", "no such audit file"])
+        let secagg = try f.write("d.yaml", AuditFixture.yaml(defences: "  - secagg:clients=200\n"))
+        assertDefinitionError(try AuditDefinitionParser.load(secagg), ["defences", "secure aggregation over 200 clients"])
+    }
+
+    func testSyntaxErrorsAreOneLine() throws {
+        let f = try AuditFixture()
+        let bad = try f.write("a.yaml", "site: x\nmodel: {name: mlp\n")
+        assertDefinitionError(try AuditDefinitionParser.load(bad), ["a.yaml:", "YAML syntax error"])
+        let dup = try f.write("b.yaml", AuditFixture.yaml() + "\nsite: again\n")
+        assertDefinitionError(try AuditDefinitionParser.load(dup), ["given twice", "site"])
+        let empty = try f.write("c.yaml", "")
+        assertDefinitionError(try AuditDefinitionParser.load(empty), ["empty"])
+    }
+
+    func testAnalyticOnConvModelIsAllowedButOverridesAreNot() throws {
+        let f = try AuditFixture()
+        let ok = try f.write("a.yaml", AuditFixture.yaml(model: "lenet", attacks: "  - analytic\n"))
+        XCTAssertNoThrow(try AuditDefinitionParser.load(ok))
+        let bad = try f.write("b.yaml", AuditFixture.yaml(attacks: "  - analytic: {iterations: 3}\n"))
+        assertDefinitionError(try AuditDefinitionParser.load(bad), ["attacks[0].analytic.iterations", "no iterations"])
+    }
+
+    func testMultiDocumentFileAndRelativePaths() throws {
+        let f = try AuditFixture()
+        try FileManager.default.createSymbolicLink(atPath: f.path("imgs"), withDestinationPath: AuditFixture.images)
+        let one = AuditFixture.yaml(model: "mlp").replacingOccurrences(of: AuditFixture.images, with: "imgs")
+        let path = try f.write("two.yaml", one + "\n---\n" + AuditFixture.yaml(model: "lenet"))
+        let docs = try AuditDefinitionParser.loadAll(path)
+        XCTAssertEqual(docs.map { $0.definition.model.zoo }, ["mlp", "lenet"])
+        XCTAssertEqual(docs[0].definition.resolve("imgs"), f.dir.appendingPathComponent("imgs").standardizedFileURL.path)
+        assertDefinitionError(try AuditDefinitionParser.load(path), ["holds 2 audits"])
+    }
+
+    func testPlanGridKeysSelectionAndConfigHash() throws {
+        let f = try AuditFixture()
+        let path = try f.write("a.yaml", AuditFixture.yaml(samples: 6, attacks: "  - idlg\n  - dlg\n"))
+        let plan = try AuditPlan.prepare(try AuditDefinitionParser.load(path))
+        XCTAssertEqual(plan.trials.count, 6 * 2 * 2)
+        XCTAssertEqual(Set(plan.trials.map(\.key)).count, plan.trials.count, "trial keys are unique")
+        XCTAssertEqual(plan.trials[0].key, "s000/idlg/none")
+        XCTAssertEqual(Set(plan.samples.map { $0.labels[0] }), Set(0..<6), "6 single-image samples cover the 6 classes")
+        let again = try AuditPlan.prepare(try AuditDefinitionParser.load(path))
+        XCTAssertEqual(again.configSHA256, plan.configSHA256, "the configuration hash is deterministic")
+        XCTAssertEqual(again.samples, plan.samples)
+        let shards = (1...4).map { plan.shard($0, of: 4).map(\.key) }
+        XCTAssertEqual(Set(shards.flatMap { $0 }), Set(plan.trials.map(\.key)))
+        XCTAssertEqual(shards.map(\.count).reduce(0, +), plan.trials.count, "shards are disjoint and cover the grid")
+        let other = try f.write("b.yaml", AuditFixture.yaml(samples: 6, attacks: "  - idlg\n  - dlg\n").replacingOccurrences(of: "version: v1", with: "version: v2"))
+        XCTAssertNotEqual(try AuditPlan.prepare(try AuditDefinitionParser.load(other)).configSHA256, plan.configSHA256)
+    }
+
+    func testSHA256KnownVectors() {
+        XCTAssertEqual(SHA256Digest.hex(of: ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256Digest.hex(of: "abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256Digest.hex(of: String(repeating: "a", count: 1_000)),
+                       "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        var d = SHA256Digest()
+        for chunk in ["abcdbcdecdefdefgefghfghighij", "hijkijkljklmklmnlmnomnopnopq"] { d.update(Array(chunk.utf8)) }
+        XCTAssertEqual(d.hexDigest(), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}

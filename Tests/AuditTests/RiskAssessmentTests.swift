@@ -1,0 +1,115 @@
+import Attacks
+import Federated
+import XCTest
+@testable import Audit
+
+/// Bands, the recommended setting and the site's risk: pure functions on trial summaries.
+final class RiskAssessmentTests: XCTestCase {
+    let t = RiskThresholds()
+
+    func testBandRules() {
+        XCTAssertEqual(RiskAssessment.band(successes: 1, maxSSIM: 0.2, labelLeakage: 0, thresholds: t), .high, "any success is HIGH")
+        XCTAssertEqual(RiskAssessment.band(successes: 0, maxSSIM: 0.9, labelLeakage: 0, thresholds: t), .high, "max SSIM at the high threshold")
+        XCTAssertEqual(RiskAssessment.band(successes: 0, maxSSIM: 0.5, labelLeakage: 0, thresholds: t), .medium)
+        XCTAssertEqual(RiskAssessment.band(successes: 0, maxSSIM: 0.1, labelLeakage: 0.2, thresholds: t), .medium, "label leakage alone is MEDIUM")
+        XCTAssertEqual(RiskAssessment.band(successes: 0, maxSSIM: 0.49, labelLeakage: 0, thresholds: t), .low)
+        var lenient = t
+        lenient.labelLeakage = 0.25
+        XCTAssertEqual(RiskAssessment.band(successes: 0, maxSSIM: 0.1, labelLeakage: 0.2, thresholds: lenient), .low)
+        XCTAssertTrue(RiskBand.low < RiskBand.medium && RiskBand.medium < RiskBand.high)
+    }
+
+    func testAttackAggregatesOverSamplesAndSkipsInapplicableTrials() {
+        let trials = [
+            TrialSummary(defence: "none", attack: "cpl", images: 2, successes: 1, labelsRecovered: 2, meanSSIM: 0.6, maxSSIM: 0.95),
+            TrialSummary(defence: "none", attack: "cpl", images: 2, successes: 0, labelsRecovered: 1, meanSSIM: 0.2, maxSSIM: 0.3),
+        ]
+        let r = RiskAssessment.attackRisk("cpl", trials, thresholds: t)
+        XCTAssertEqual(r.images, 4)
+        XCTAssertEqual(r.asr, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(r.meanSSIM, 0.4, accuracy: 1e-12)
+        XCTAssertEqual(r.maxSSIM, 0.95)
+        XCTAssertEqual(r.labelLeakage, 0.75, accuracy: 1e-12)
+        XCTAssertEqual(r.band, .high)
+        let na = RiskAssessment.attackRisk("analytic", [TrialSummary(defence: "none", attack: "analytic", applicable: false,
+                                                                        note: "not applicable: conv", images: 1, successes: 0,
+                                                                        labelsRecovered: 0, meanSSIM: nil, maxSSIM: nil)], thresholds: t)
+        XCTAssertNil(na.band)
+        XCTAssertEqual(na.applicableTrials, 0)
+        XCTAssertEqual(na.note, "not applicable: conv")
+    }
+
+    /// A definition with two attacks and the given defences (the rest does not matter to the assessment).
+    func definition(_ defences: [String], declared: String = "none", budget: Double? = nil) throws -> AuditDefinition {
+        AuditDefinition(site: "Site", seed: 1,
+                        model: ModelSection(zoo: "lenet", file: nil, classes: 6, inputSize: 32, weights: nil, version: "v", bn: .train, initSeed: 1),
+                        data: DataSection(folder: "x", images: nil, samples: 1, selectionSeed: 1),
+                        fl: FLSection(algorithm: .fedsgd, batchSize: 1, localSteps: nil, learningRate: nil),
+                        attacks: [AttackEntry(label: "cpl", config: .defaults(for: .cpl)), AttackEntry(label: "analytic", config: .defaults(for: .analytic))],
+                        defences: try defences.map { try DefenceSpec(parsing: $0) }, declaredDefence: try DefenceSpec(parsing: declared),
+                        thresholds: t,
+                        utility: budget.map { UtilitySection(maxAccuracyDrop: $0, rounds: 1, clients: 2, algorithm: .fedavg, localSteps: 1,
+                                                             learningRate: 0.1, batchSize: 4, testFraction: 0.25, partition: "iid") },
+                        output: OutputSection(), baseDirectory: "/")
+    }
+
+    func trial(_ defence: String, ssim: Double, success: Int = 0, labels: Int = 0, snr: Double) -> [TrialSummary] {
+        [TrialSummary(defence: defence, attack: "cpl", images: 1, successes: success, labelsRecovered: labels, meanSSIM: ssim, maxSSIM: ssim, snr: snr),
+         TrialSummary(defence: defence, attack: "analytic", applicable: false, note: "not applicable: conv", images: 1, successes: 0,
+                      labelsRecovered: 0, meanSSIM: nil, maxSSIM: nil, snr: snr)]
+    }
+
+    func utility(_ defence: String, _ accuracy: Double) -> UtilityRunRecord {
+        UtilityRunRecord(auditID: 1, defence: defence, accuracy: accuracy, baselineAccuracy: 0.8, rounds: 1, clients: 2, seed: 1, seconds: 1, details: nil)
+    }
+
+    func testWithoutUtilityTheLeastNoisyLowSettingIsRecommended() throws {
+        let d = try definition(["none", "laplace:level=100", "laplace:level=400", "gaussian:scale=1"])
+        let trials = trial("none", ssim: 0.99, success: 1, labels: 1, snr: .infinity)
+            + trial("laplace:level=400", ssim: 0.3, snr: 20) + trial("laplace:level=100", ssim: 0.2, snr: 5)
+            + trial("gaussian:scale=1", ssim: 0.01, snr: 0.1)
+        let r = RiskAssessment.assess(trials: trials, utility: [], definition: d)
+        XCTAssertEqual(r.settings.map(\.band), [.high, .low, .low, .low])
+        XCTAssertEqual(r.siteRisk, .high, "the site's risk is the band of the declared setting")
+        XCTAssertEqual(r.recommended, "laplace:level=400", "LOW with the least noise (highest SNR)")
+        XCTAssertTrue(r.recommendation.contains("not measured"))
+        XCTAssertFalse(r.utilityMeasured)
+        for s in r.settings { XCTAssertTrue(s.verdict.contains { $0.hasPrefix("Label leakage:") }, "every verdict has a label line") }
+        XCTAssertTrue(r.settings[0].verdict.contains { $0.hasPrefix("analytic: not applicable") })
+    }
+
+    func testWithUtilityTheCheapestLowSettingWithinBudgetIsRecommended() throws {
+        let d = try definition(["none", "laplace:level=100", "laplace:level=400", "gaussian:scale=1"], declared: "laplace:level=400", budget: 0.05)
+        let trials = trial("none", ssim: 0.99, success: 1, snr: .infinity) + trial("laplace:level=400", ssim: 0.3, snr: 20)
+            + trial("laplace:level=100", ssim: 0.2, snr: 5) + trial("gaussian:scale=1", ssim: 0.01, snr: 0.1)
+        let runs = [utility("none", 0.8), utility("laplace:level=400", 0.70), utility("laplace:level=100", 0.78), utility("gaussian:scale=1", 0.5)]
+        let r = RiskAssessment.assess(trials: trials, utility: runs, definition: d)
+        XCTAssertEqual(r.recommended, "laplace:level=100", "the LOW setting with the smallest accuracy drop within the budget")
+        XCTAssertEqual(r.siteRisk, .low)
+        XCTAssertEqual(r.settings[2].withinBudget, false)
+        XCTAssertEqual(r.settings[1].accuracyDrop!, 0.02, accuracy: 1e-12)
+        // No LOW setting within the budget: say so and name the cheapest LOW one.
+        let tight = try definition(["none", "laplace:level=100"], budget: 0.01)
+        let r2 = RiskAssessment.assess(trials: trial("none", ssim: 0.99, success: 1, snr: .infinity) + trial("laplace:level=100", ssim: 0.2, snr: 5),
+                                       utility: [utility("none", 0.8), utility("laplace:level=100", 0.7)], definition: tight)
+        XCTAssertNil(r2.recommended)
+        XCTAssertTrue(r2.recommendation.hasPrefix("No setting is both LOW risk and within the accuracy budget"), r2.recommendation)
+    }
+
+    func testNoLowSettingSaysSoAndNamesTheLeastRisky() throws {
+        let d = try definition(["none", "laplace:level=100", "prune:p=90"])
+        let trials = trial("none", ssim: 0.99, success: 1, labels: 1, snr: .infinity)
+            + trial("laplace:level=100", ssim: 0.6, labels: 1, snr: 5) + trial("prune:p=90", ssim: 0.3, labels: 1, snr: 2)
+        let r = RiskAssessment.assess(trials: trials, utility: [], definition: d)
+        XCTAssertEqual(r.settings.map(\.band), [.high, .medium, .medium])
+        XCTAssertNil(r.recommended)
+        XCTAssertEqual(r.leastRisky, "prune:p=90", "same band: the lower best SSIM wins")
+        XCTAssertTrue(r.recommendation.hasPrefix("No tested setting is LOW risk against every attack."), r.recommendation)
+        XCTAssertTrue(r.recommendation.contains("labels recovered up to 100%"))
+        let records = r.records
+        XCTAssertEqual(records.first?.kind, .site)
+        XCTAssertEqual(records.first?.band, "HIGH")
+        XCTAssertEqual(records[1].setting, "prune:p=90")
+        XCTAssertEqual(records.filter { $0.kind == .setting }.count, 3)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import Audit
+
+/// The audit log: schema migrations, recorded trials, immutability of finished audits, file modes.
+final class StoreTests: XCTestCase {
+    func testMigrationsOwnerOnlyFileAndReopen() throws {
+        let f = try AuditFixture()
+        let path = f.path("log/audit.sqlite")
+        let store = try AuditStore(path: path)
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable"])
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        XCTAssertEqual(mode, 0o600, "the log holds patient images: owner-only")
+        let dirMode = (try FileManager.default.attributesOfItem(atPath: f.path("log"))[.posixPermissions] as? NSNumber)?.intValue
+        XCTAssertEqual(dirMode, 0o700)
+        XCTAssertEqual(try AuditStore(path: path).appliedMigrations().count, 2, "reopening applies nothing twice")
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+        XCTAssertThrowsError(try AuditStore(path: f.path("absent.sqlite"), create: false))
+        try f.write("junk.sqlite", String(repeating: "not a database ", count: 100))
+        XCTAssertThrowsError(try AuditStore(path: f.path("junk.sqlite"))) { e in
+            XCTAssertTrue("\(e)".contains("not an SQLite database"), "\(e)")
+        }
+    }
+
+    func testRunRecordsEveryTrialWithImagesAndFinishedAuditIsImmutable() throws {
+        let f = try AuditFixture()
+        let file = try f.write("a.yaml", AuditFixture.yaml(attacks: "  - idlg: {iterations: 2, max_iter: 2}\n  - analytic\n"))
+        let store = try AuditStore(path: f.path("a.sqlite"))
+        let result = try AuditFixture.run(file, store: store)
+        XCTAssertEqual(result.status, .finished)
+        let id = result.auditID
+        let trials = try store.trials(audit: id)
+        XCTAssertEqual(trials.count, 4)
+        XCTAssertEqual(Set(trials.map(\.key)), ["s000/idlg/none", "s000/idlg/laplace:level=100", "s000/analytic/none", "s000/analytic/laplace:level=100"])
+        let analytic = try XCTUnwrap(trials.first { $0.key == "s000/analytic/none" })
+        XCTAssertTrue(analytic.applicable, "mlp's first layer is fully connected")
+        XCTAssertGreaterThan(analytic.ssim ?? 0, 0.99, "analytic recovery is exact without defence")
+        XCTAssertEqual(analytic.recoveredLabels, analytic.trueLabels.map { Optional($0) })
+        XCTAssertEqual(analytic.imageSHA256.count, 1)
+        XCTAssertEqual(analytic.imageSHA256[0].count, 64)
+        XCTAssertEqual(analytic.seed, TrialRunner.seed(audit: 5, key: analytic.key), "the trial seed derives from the audit seed and key")
+        let noisy = try XCTUnwrap(trials.first { $0.key == "s000/analytic/laplace:level=100" })
+        XCTAssertLessThan(noisy.effect.snr, 100)
+        XCTAssertGreaterThan(noisy.effect.fractionChanged, 0.99)
+        let recon = try store.reconstructions(trial: analytic.id)
+        XCTAssertEqual(recon.count, 1)
+        XCTAssertEqual(Array(recon[0].reconstructionPNG.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "PNG bytes")
+        XCTAssertEqual(Array(recon[0].originalPNG.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        XCTAssertEqual(try store.reconstructions(audit: id, defence: "none", attack: "analytic").count, 1)
+        let a = try store.requireAudit(id: id)
+        XCTAssertEqual(a.status, .finished)
+        XCTAssertNotNil(a.finishedAt)
+        XCTAssertEqual(try store.recommendations(audit: id).first?.kind, .site)
+        XCTAssertEqual(try store.previousAudit(site: "Test Site", before: Date().addingTimeInterval(60))?.id, id)
+        XCTAssertNil(try store.previousAudit(site: "Test Site", before: a.startedAt))
+
+        // Through the API: refused.
+        XCTAssertThrowsError(try store.setStatus(.running, audit: id)) { XCTAssertTrue("\($0)".contains("finished")) }
+        XCTAssertThrowsError(try store.finish(audit: id, recommendations: []))
+        XCTAssertThrowsError(try store.record(utility: UtilityRunRecord(auditID: id, defence: "none", accuracy: 1, baselineAccuracy: 1,
+                                                                        rounds: 1, clients: 1, seed: 1, seconds: 0, details: nil)))
+        // Directly in SQL: the triggers refuse it too.
+        let db = try DatabaseQueue(path: store.path)
+        for sql in ["UPDATE audits SET site = 'x' WHERE id = \(id)", "DELETE FROM audits WHERE id = \(id)",
+                    "UPDATE trials SET ssim = 1 WHERE audit_id = \(id)", "DELETE FROM trials WHERE audit_id = \(id)",
+                    "UPDATE reconstructions SET ssim = 1", "DELETE FROM reconstructions",
+                    "DELETE FROM recommendations WHERE audit_id = \(id)",
+                    "INSERT INTO utility_runs (audit_id, defence, accuracy, baseline_accuracy, accuracy_drop, rounds, clients, seed, seconds, recorded_at) VALUES (\(id), 'none', 1, 1, 0, 1, 1, '1', 0, '2025-01-01')"] {
+            XCTAssertThrowsError(try db.write { try $0.execute(sql: sql) }, sql) { e in
+                XCTAssertTrue("\(e)".contains("finished audit cannot be changed"), "\(sql): \(e)")
+            }
+        }
+        XCTAssertEqual(try store.trials(audit: id).count, 4)
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+
+    func testRecordingATrialTwiceIsRefusedAndResumeRequiresSameConfiguration() throws {
+        let f = try AuditFixture()
+        let file = try f.write("a.yaml", AuditFixture.yaml())
+        let store = try AuditStore(path: f.path("a.sqlite"))
+        let plan = try AuditPlan.prepare(try AuditDefinitionParser.load(file))
+        let runner = AuditRunner(plan: plan, store: store)
+        let (id, _) = try runner.open()
+        let outcome = try TrialRunner.run(plan.trials[0], plan: plan)
+        XCTAssertTrue(try store.record(outcome, audit: id))
+        XCTAssertFalse(try store.record(outcome, audit: id), "a trial key is recorded once per audit")
+        XCTAssertEqual(try store.trialCount(audit: id), 1)
+        try store.setStatus(.interrupted, audit: id)
+
+        let other = try f.write("b.yaml", AuditFixture.yaml(seed: 6))
+        XCTAssertThrowsError(try AuditFixture.run(other, store: store, resume: .id(id))) { e in
+            XCTAssertTrue("\(e)".contains("different configuration"), "\(e)")
+        }
+        XCTAssertThrowsError(try AuditFixture.run(other, store: store, resume: .latest)) { e in
+            XCTAssertTrue("\(e)".contains("nothing to resume"), "\(e)")
+        }
+        let resumed = try AuditFixture.run(file, store: store, resume: .latest)
+        XCTAssertEqual(resumed.auditID, id)
+        XCTAssertTrue(resumed.resumed)
+        XCTAssertEqual(resumed.trialsSkipped, 1)
+        XCTAssertEqual(resumed.trialsRun, 1)
+        XCTAssertEqual(try store.trialCount(audit: id), 2)
+        XCTAssertThrowsError(try AuditFixture.run(file, store: store, resume: .id(id))) { e in
+            XCTAssertTrue("\(e)".contains("already finished"), "\(e)")
+        }
+    }
+}
