@@ -1,0 +1,204 @@
+import Attacks
+import Audit
+import Foundation
+
+extension ReportData {
+    /// The report data of audit `auditID` in `store`: its metadata and configuration, the risk
+    /// assessment (`AuditStore.assessment`), per-cell means over its trials, its images, and the latest
+    /// earlier finished audit of the same site for the comparison.
+    ///
+    /// An audit that is not finished can be reported; its status and the number of trials recorded are
+    /// listed among the limitations.
+    /// - Throws: `AuditError` when the audit does not exist or its log cannot be read.
+    public init(store: AuditStore, auditID: Int64) throws {
+        let record = try store.requireAudit(id: auditID)
+        let config: ResolvedConfig
+        do { config = try record.config() } catch {
+            throw AuditError.store("audit \(auditID): its recorded configuration cannot be read (\(error))")
+        }
+        let d = config.definition
+        let risk = try store.assessment(audit: auditID)
+        let trials = try store.trials(audit: auditID)
+        let utilityRuns = try store.utilityRuns(audit: auditID)
+        let recon = try store.reconstructions(audit: auditID)
+
+        let lastTrial = trials.map(\.recordedAt).max()
+        let imagesPerSample = d.fl.batchSize
+        let metadata = Metadata(
+            auditID: String(record.id), site: record.site, model: record.model,
+            modelVersion: record.modelVersion.isEmpty ? nil : record.modelVersion, weightsSHA256: record.modelSHA256,
+            dataSource: d.data.folder ?? "\(d.data.images?.count ?? 0) images listed in the audit file",
+            sampleSize: config.samples.reduce(0) { $0 + $1.names.count }, batchSize: imagesPerSample,
+            toolVersion: record.toolVersion, seed: record.seed, startedAt: record.startedAt,
+            durationSeconds: max(0, ((record.finishedAt ?? lastTrial) ?? record.startedAt).timeIntervalSince(record.startedAt)),
+            command: record.commandLine, declaredSetting: risk.declared, successThreshold: d.thresholds.successSSIM)
+
+        let attacks = d.attacks.map(AuditAdapter.attack)
+        let settings = risk.settings.map { s in
+            Setting(id: s.defence, label: s.label, snrDB: AuditAdapter.decibels(s.snr), epsilon: s.epsilon,
+                    delta: s.epsilon == nil ? nil : trials.first { $0.defence == s.defence }?.effect.delta,
+                    testAccuracy: s.accuracy, band: s.band.map(AuditAdapter.level))
+        }
+        let rows = AuditAdapter.rows(risk, trials)
+
+        var recommendation = Recommendation(setting: risk.recommended, rationale: AuditAdapter.rationale(risk, d))
+        if risk.recommended == nil, let least = risk.leastRisky, let s = risk.settings.first(where: { $0.defence == least }) {
+            recommendation.rationale += " The least risky is \(s.label) (\(s.defence)), rated \(RiskLevel.title(s.band.map(AuditAdapter.level)).lowercased())."
+        }
+        var utility: Utility? = nil
+        if let u = d.utility, let base = utilityRuns.first?.baselineAccuracy {
+            utility = Utility(baselineAccuracy: base, method: "federated training of \(u.rounds) rounds with \(u.clients) clients "
+                + "(\(u.algorithm.rawValue), \(u.partition) split), accuracy on the \(Int((u.testFraction * 100).rounded()))% of the images held out")
+        }
+
+        // Images: sample k of the report is image j of batch i (k = i * batch + j), in audit order.
+        let trialByID = Dictionary(uniqueKeysWithValues: trials.map { ($0.id, $0) })
+        var samples: [Int: Sample] = [:]
+        var reconstructions: [Reconstruction] = []
+        for r in recon {
+            guard let t = trialByID[r.trialID], t.sampleIndex < config.samples.count else { continue }
+            let batch = config.samples[t.sampleIndex]
+            let k = t.sampleIndex * imagesPerSample + r.imageIndex
+            if samples[k] == nil {
+                let name = r.imageIndex < batch.names.count ? batch.names[r.imageIndex] : ""
+                let label = r.imageIndex < batch.labels.count ? batch.labels[r.imageIndex] : r.trueLabel
+                samples[k] = Sample(index: k, className: AuditAdapter.className(name: name, label: label, fromFolder: d.data.folder != nil),
+                                    png: r.originalPNG)
+            }
+            reconstructions.append(Reconstruction(attack: t.attack, setting: t.defence, sample: k, png: r.reconstructionPNG))
+        }
+
+        var limitations: [String] = []
+        if record.status != .finished {
+            limitations.append("This audit is \(record.status.rawValue): \(trials.count) of \(record.trialsPlanned) trials are recorded, so its results are incomplete.")
+        }
+        if let shard = record.shard { limitations.append("This audit is shard \(shard) of a larger audit: it covers part of the grid only.") }
+        if d.model.weights == nil {
+            limitations.append("No weights file was given: the model had seeded initial weights, which usually leak more than trained ones.")
+        }
+
+        var previous: PreviousAudit? = nil
+        if let p = try store.previousAudit(site: record.site, before: record.startedAt) {
+            let pr = try store.assessment(audit: p.id)
+            previous = PreviousAudit(auditID: String(p.id), startedAt: p.startedAt, toolVersion: p.toolVersion,
+                                     declaredSetting: pr.declared,
+                                     declaredBand: pr.settings.first { $0.defence == pr.declared }?.band.map(AuditAdapter.level),
+                                     rows: AuditAdapter.rows(pr, try store.trials(audit: p.id)))
+        }
+
+        self.init(metadata: metadata, attacks: attacks, settings: settings, rows: rows, recommendation: recommendation,
+                  utility: utility, bands: AuditAdapter.bands(d.thresholds),
+                  samples: samples.keys.sorted().map { samples[$0]! }, reconstructions: reconstructions,
+                  previous: previous, limitations: limitations)
+    }
+}
+
+/// Conversions from the Audit layer's records to report values.
+enum AuditAdapter {
+    static func level(_ band: RiskBand) -> ReportData.RiskLevel {
+        switch band {
+        case .low: return .low
+        case .medium: return .medium
+        case .high: return .high
+        }
+    }
+
+    /// A linear SNR ratio in dB; nil for an unchanged update (infinite SNR), -99 dB for a zero signal.
+    static func decibels(_ snr: Double) -> Double? {
+        guard snr.isFinite else { return nil }
+        return snr > 0 ? 20 * log10(snr) : -99
+    }
+
+    /// The class of an image: its ImageFolder sub-folder, else "class N".
+    static func className(name: String, label: Int, fromFolder: Bool) -> String {
+        let parts = name.split(separator: "/")
+        if fromFolder, parts.count >= 2 { return String(parts[parts.count - 2]) }
+        return "class \(label)"
+    }
+
+    static func attack(_ e: AttackEntry) -> ReportData.Attack {
+        let c = e.config
+        let paper: String
+        var how: String
+        switch c.kind {
+        case .dlg: paper = "DLG (Zhu et al. 2019)"
+        case .idlg: paper = "iDLG (Zhao et al. 2020)"
+        case .cpl: paper = "CPL (Wei et al. 2020)"
+        case .gradinv: paper = "Inverting Gradients (Geiping et al. 2020)"
+        case .analytic: paper = "Analytic recovery (Phong et al. 2018)"
+        }
+        switch c.kind {
+        case .analytic:
+            how = "exact, in closed form from the gradients of a fully connected first layer (batch of one)"
+        case .gradinv:
+            how = "Adam\(c.signedGradients ? " on signed gradients" : ""), \(c.iterations) iterations, learning rate \(g(c.learningRate)), "
+            how += "cosine gradient distance with total variation \(g(c.tvWeight)), \(c.initialization.rawValue) start"
+        default:
+            how = "L-BFGS, \(c.iterations) steps of up to \(c.maxIterPerStep) iterations, learning rate \(g(c.learningRate)), "
+            how += "\(c.initialization.rawValue) start"
+            if c.tvWeight > 0 { how += ", total variation \(g(c.tvWeight))" }
+        }
+        if c.kind != .analytic {
+            how += ", \(c.restarts) restart\(c.restarts == 1 ? "" : "s") (the one with the lowest gradient loss is kept)"
+            if let s = c.earlyStopLoss { how += ", early stop below loss \(g(s))" }
+        }
+        let name = e.label == c.kind.rawValue ? paper : "\(e.label): \(paper)"
+        return ReportData.Attack(id: e.label, name: name, configuration: how)
+    }
+
+    /// One report row per attack x setting of an assessment, with means over the recorded trials.
+    static func rows(_ risk: RiskReport, _ trials: [TrialRecord]) -> [ReportData.Row] {
+        var byCell: [String: [TrialRecord]] = [:]
+        for t in trials { byCell[t.defence + "\u{0}" + t.attack, default: []].append(t) }
+        var rows: [ReportData.Row] = []
+        for s in risk.settings {
+            for a in s.attacks {
+                let cell = byCell[s.defence + "\u{0}" + a.attack] ?? []
+                guard !cell.isEmpty else { continue }
+                let used = cell.filter(\.applicable)
+                let images = used.reduce(0) { $0 + $1.images }
+                let weight = Double(max(images, 1))
+                let mse = used.reduce(0.0) { $0 + ($1.mse ?? 0) * Double($1.images) } / weight
+                let psnrs = used.compactMap(\.psnr)
+                let psnr = psnrs.isEmpty ? nil : psnrs.reduce(0, +) / Double(psnrs.count)
+                let infersLabels = used.contains { $0.recoveredLabels.contains { $0 != nil } }
+                let allImages = cell.reduce(0) { $0 + $1.images }
+                rows.append(ReportData.Row(
+                    attack: a.attack, setting: s.defence, images: max(a.images, 1), asr: a.asr, meanSSIM: a.meanSSIM,
+                    maxSSIM: a.maxSSIM, meanMSE: mse, meanPSNR: psnr.flatMap { $0.isFinite ? $0 : nil },
+                    labelLeakage: infersLabels ? a.labelLeakage : nil,
+                    secondsPerImage: cell.reduce(0) { $0 + $1.seconds } / Double(max(allImages, 1)),
+                    band: a.band.map(level), note: a.note))
+            }
+        }
+        return rows
+    }
+
+    /// Why the recommended setting was chosen, following `RiskAssessment.recommend`.
+    static func rationale(_ r: RiskReport, _ d: AuditDefinition) -> String {
+        let budget = d.utility.map { " (the site accepts at most \(g($0.maxAccuracyDrop * 100)) points)" } ?? ""
+        if r.recommended != nil {
+            return r.utilityMeasured
+                ? "Of the settings rated low risk against every attack, it costs the least test accuracy\(budget)."
+                : "Of the settings rated low risk against every attack, it adds the least noise; its accuracy cost was not measured."
+        }
+        if r.settings.contains(where: { $0.band == .low }) {
+            return "Settings rated low risk exist, but none stays within the accuracy budget\(budget)."
+        }
+        return "No tested setting is rated low risk against every attack."
+    }
+
+    /// The band rules in words, from the audit's thresholds (see `RiskAssessment`).
+    static func bands(_ t: RiskThresholds) -> [ReportData.BandDefinition] {
+        let labels = t.labelLeakage == 0 ? "no label was recovered" : "at most \(g(t.labelLeakage * 100))% of labels were recovered"
+        let labelsOver = t.labelLeakage == 0 ? "at least one label was recovered" : "more than \(g(t.labelLeakage * 100))% of labels were recovered"
+        return [
+            .init(level: .low, criterion: "no image was rebuilt, the best SSIM stayed below \(ReportNumbers.ssim(t.mediumSSIM)) and \(labels)"),
+            .init(level: .medium, criterion: "the best SSIM reached \(ReportNumbers.ssim(t.mediumSSIM)), or \(labelsOver)"),
+            .init(level: .high, criterion: "at least one image was rebuilt (SSIM \(ReportNumbers.ssim(t.successSSIM)) or more), or the best SSIM reached \(ReportNumbers.ssim(t.highSSIM))"),
+        ]
+    }
+
+    /// A number in the shortest form ("0.1", "1e-04", "300").
+    static func g(_ x: Double) -> String { String(format: "%g", x) }
+}

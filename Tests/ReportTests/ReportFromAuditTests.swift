@@ -1,0 +1,89 @@
+import Audit
+import Foundation
+import XCTest
+@testable import Report
+
+/// `ReportData(store:auditID:)` on real audits: two small audits of one site on the bundled images
+/// (an MLP, so the analytic attack applies and is exact, and a 2-step iDLG), the second compared with
+/// the first.
+final class ReportFromAuditTests: XCTestCase {
+    func runAudit(_ yaml: String, in dir: String, store: AuditStore) throws -> Int64 {
+        let file = dir + "/audit.yaml"
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        let plan = try AuditPlan.prepare(try AuditDefinitionParser.load(file))
+        let runner = AuditRunner(plan: plan, store: store)
+        runner.commandLine = "medpfl audit audit.yaml --db log.sqlite"
+        runner.toolVersion = "test"
+        runner.workers = 2
+        let (id, resumed) = try runner.open()
+        let result = try runner.run(audit: id, resumed: resumed, stop: StopFlag())
+        XCTAssertEqual(result.status, .finished)
+        return id
+    }
+
+    func yaml(declared: String) -> String {
+        """
+        site: "Ward <7> & Co"
+        seed: 11
+        model: {name: mlp, classes: 6, input_size: 32, version: v1}
+        data: {folder: \(ReportFixture.packageRoot.path)/data/medical-sample/32, samples: 2, selection_seed: 3}
+        fl: {algorithm: fedsgd, batch_size: 1}
+        attacks:
+          - analytic: {}
+          - idlg: {iterations: 2}
+        defences: [none, "laplace:level=100"]
+        declared_defence: "\(declared)"
+        """
+    }
+
+    func testReportDataFromTwoAuditsOfOneSite() throws {
+        let dir = ReportFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try AuditStore(path: dir + "/log.sqlite")
+        let first = try runAudit(yaml(declared: "none"), in: dir, store: store)
+        usleep(20_000)
+        let second = try runAudit(yaml(declared: "laplace:level=100"), in: dir, store: store)
+
+        let data = try ReportData(store: store, auditID: second)
+        try data.validate()
+        XCTAssertEqual(data.metadata.auditID, String(second))
+        XCTAssertEqual(data.metadata.site, "Ward <7> & Co")
+        XCTAssertEqual(data.metadata.declaredSetting, "laplace:level=100")
+        XCTAssertEqual(data.metadata.sampleSize, 2)
+        XCTAssertEqual(data.metadata.command, "medpfl audit audit.yaml --db log.sqlite")
+        XCTAssertEqual(data.attacks.map(\.id), ["analytic", "idlg"])
+        XCTAssertEqual(data.settings.map(\.id), ["none", "laplace:level=100"])
+        XCTAssertNil(data.settings[0].snrDB, "no defence: infinite SNR")
+        XCTAssertNotNil(data.settings[1].snrDB)
+        XCTAssertEqual(data.rows.count, 4)
+        // The analytic attack is exact on an MLP without defence: every image rebuilt, high risk.
+        let exact = try XCTUnwrap(data.row(attack: "analytic", setting: "none"))
+        XCTAssertEqual(exact.asr, 1)
+        XCTAssertGreaterThan(exact.meanSSIM, 0.99)
+        XCTAssertEqual(exact.band, .high)
+        XCTAssertEqual(data.settings[0].band, .high)
+        XCTAssertEqual(data.samples.map(\.index), [0, 1])
+        XCTAssertEqual(Set(data.samples.map(\.className)).count, 2, "two classes, named by their folders")
+        XCTAssertEqual(data.reconstructions.count, 2 * 2 * 2)
+        XCTAssertEqual(data.bands.map(\.level), [.low, .medium, .high])
+        XCTAssertTrue(data.limitations.contains { $0.contains("seeded initial weights") })
+
+        let previous = try XCTUnwrap(data.previous, "the first audit of the site is the previous one")
+        XCTAssertEqual(previous.auditID, String(first))
+        XCTAssertEqual(previous.declaredSetting, "none")
+        XCTAssertEqual(previous.rows.count, 4)
+        XCTAssertNil(try ReportData(store: store, auditID: first).previous)
+
+        // And the whole report renders from it.
+        let out = dir + "/report"
+        let written = try ReportWriter.write(data, to: out)
+        XCTAssertEqual(written.images.count, 1 + 2 * 2)
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(md.hasPrefix("# Gradient-leakage risk report: Ward \\<7\\> \\& Co\n"))
+        XCTAssertTrue(md.contains("## Comparison with the previous audit"))
+        XCTAssertTrue(md.contains("| Analytic recovery (Phong et al. 2018) | 100% (2 of 2) |"), md)
+        XCTAssertThrowsError(try ReportData(store: store, auditID: 99)) { e in
+            XCTAssertTrue("\(e)".contains("no audit 99"), "\(e)")
+        }
+    }
+}
