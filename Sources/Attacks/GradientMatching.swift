@@ -122,8 +122,7 @@ public struct GradientMatching: @unchecked Sendable {
         case .squaredL2:
             var acc: Tensor? = nil
             for (a, b) in zip(g, target) {
-                let d = a - b
-                let s = dot(d, d)
+                let s = squaredDistance(a, b)
                 acc = acc.map { $0 + s } ?? s
             }
             total = acc!

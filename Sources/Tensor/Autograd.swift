@@ -70,51 +70,63 @@ public enum AutogradError: Error, CustomStringConvertible {
 /// taken again (double backward). Only paths that lead to `inputs` are evaluated.
 public func grad(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil, createGraph: Bool = false) -> [Tensor] {
     precondition(seed != nil || output.count == 1, "grad(of:) needs a scalar output, got shape \(output.shape)")
-    // Topological order (inputs before outputs) over nodes that reach a wanted input.
-    let wanted = Set(inputs.map { ObjectIdentifier($0) })
+    // Topological order (inputs before outputs) by an iterative DFS; each tensor gets one slot.
+    var slot: [ObjectIdentifier: Int] = [:]
+    slot.reserveCapacity(256)
     var order: [Tensor] = []
-    var state: [ObjectIdentifier: Bool] = [:]   // false: visiting, true: done (value = reaches wanted)
-    var reaches: [ObjectIdentifier: Bool] = [:]
-    // Iterative DFS.
+    var reaches: [Bool] = []
+    var wantedSlots = [Int](repeating: -1, count: inputs.count)
+    let wanted = Set(inputs.map { ObjectIdentifier($0) })
+    var visiting = Set<ObjectIdentifier>()
     var stack: [(Tensor, Int)] = [(output, 0)]
     while let (t, i) = stack.popLast() {
         let id = ObjectIdentifier(t)
         if i == 0 {
-            if state[id] != nil { continue }
-            state[id] = false
+            if slot[id] != nil || visiting.contains(id) { continue }
+            visiting.insert(id)
         }
         if let node = t.node, i < node.inputs.count {
             stack.append((t, i + 1))
             let child = node.inputs[i]
-            if child.requiresGrad && state[ObjectIdentifier(child)] == nil { stack.append((child, 0)) }
+            let cid = ObjectIdentifier(child)
+            if child.requiresGrad && slot[cid] == nil && !visiting.contains(cid) { stack.append((child, 0)) }
             continue
         }
         var r = wanted.contains(id)
         if let node = t.node {
-            for c in node.inputs where c.requiresGrad && reaches[ObjectIdentifier(c)] == true { r = true }
-        }
-        reaches[id] = r
-        state[id] = true
-        order.append(t)
-    }
-
-    return GradMode.with(enabled: createGraph) {
-        var grads: [ObjectIdentifier: Tensor] = [:]
-        grads[ObjectIdentifier(output)] = seed ?? Tensor(shape: output.shape, repeating: 1)
-        for t in order.reversed() {
-            let id = ObjectIdentifier(t)
-            guard let node = t.node, reaches[id] == true, let g = grads[id] else { continue }
-            if !wanted.contains(id) { grads[id] = nil }  // free intermediate gradients early
-            let needs = node.inputs.map { $0.requiresGrad && reaches[ObjectIdentifier($0)] == true }
-            if !needs.contains(true) { continue }
-            let parts = node.backward(g, t, needs)
-            for (k, c) in node.inputs.enumerated() where needs[k] {
-                guard let gc = parts[k] else { continue }
-                precondition(gc.shape == c.shape, "backward of \(node.name) gave \(gc.shape) for input \(c.shape)")
-                let cid = ObjectIdentifier(c)
-                if let prev = grads[cid] { grads[cid] = prev + gc } else { grads[cid] = gc }
+            for c in node.inputs where c.requiresGrad {
+                if let k = slot[ObjectIdentifier(c)], reaches[k] { r = true; break }
             }
         }
-        return inputs.map { grads[ObjectIdentifier($0)] ?? Tensor.zeros($0.shape) }
+        slot[id] = order.count
+        order.append(t)
+        reaches.append(r)
+    }
+    for (k, t) in inputs.enumerated() { wantedSlots[k] = slot[ObjectIdentifier(t)] ?? -1 }
+    let isWanted = Set(wantedSlots.filter { $0 >= 0 })
+
+    return GradMode.with(enabled: createGraph) {
+        var grads = [Tensor?](repeating: nil, count: order.count)
+        grads[order.count - 1] = seed ?? Tensor(shape: output.shape, repeating: 1)
+        for s in stride(from: order.count - 1, through: 0, by: -1) {
+            let t = order[s]
+            guard let node = t.node, reaches[s], let g = grads[s] else { continue }
+            if !isWanted.contains(s) { grads[s] = nil }  // free intermediate gradients early
+            var needs = [Bool](repeating: false, count: node.inputs.count)
+            var childSlots = [Int](repeating: -1, count: node.inputs.count)
+            var any = false
+            for (k, c) in node.inputs.enumerated() where c.requiresGrad {
+                if let cs = slot[ObjectIdentifier(c)], reaches[cs] { needs[k] = true; childSlots[k] = cs; any = true }
+            }
+            if !any { continue }
+            let parts = node.backward(g, t, needs)
+            for k in node.inputs.indices where needs[k] {
+                guard let gc = parts[k] else { continue }
+                precondition(gc.shape == node.inputs[k].shape, "backward of \(node.name) gave \(gc.shape) for input \(node.inputs[k].shape)")
+                let cs = childSlots[k]
+                if let prev = grads[cs] { grads[cs] = prev + gc } else { grads[cs] = gc }
+            }
+        }
+        return inputs.indices.map { k in wantedSlots[k] >= 0 ? (grads[wantedSlots[k]] ?? Tensor.zeros(inputs[k].shape)) : Tensor.zeros(inputs[k].shape) }
     }
 }

@@ -11,6 +11,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed evaluations per configuration.") var reps = 50
     @Option(help: "Warm-up evaluations per configuration.") var warmup = 10
     @Flag(help: "Skip resnet18-cifar (its evaluations take far longer than the small models').") var skipResnet = false
+    @Option(help: "Only these MODEL:BATCH pairs, comma-separated (e.g. lenet:1,cnn7:1).") var only: String?
 
     struct Output: Encodable {
         let tool: String, version: String, threads: Int
@@ -23,8 +24,15 @@ struct BenchCommand: ParsableCommand {
         var rows: [DoubleBackwardTiming] = []
         var configs: [(String, Int, Int)] = [("lenet", 1, reps), ("lenet", 4, reps), ("lenet", 8, reps), ("cnn7", 1, reps)]
         if !skipResnet { configs.append(("resnet18-cifar", 1, max(5, reps / 5))) }
+        if let o = only {
+            configs = try o.split(separator: ",").map { item in
+                let parts = item.split(separator: ":")
+                guard parts.count == 2, let b = Int(parts[1]), b > 0 else { throw InputError("--only expects MODEL:BATCH pairs, got '\(item)'") }
+                return (String(parts[0]), b, parts[0].hasPrefix("resnet") ? max(5, reps / 5) : reps)
+            }
+        }
         for (m, b, r) in configs {
-            let t = try Benchmark.doubleBackward(model: m, batch: b, reps: r, warmup: m.hasPrefix("resnet") ? 2 : warmup)
+            let t = try input { try Benchmark.doubleBackward(model: m, batch: b, reps: r, warmup: m.hasPrefix("resnet") ? 2 : warmup) }
             note("\(m) batch \(b): median \(String(format: "%.3f", t.medianMs)) ms, min \(String(format: "%.3f", t.minMs)) ms")
             rows.append(t)
         }

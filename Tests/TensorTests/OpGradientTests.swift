@@ -55,6 +55,16 @@ final class OpGradientTests: XCTestCase {
         gc.check([x, x]) { dot($0[0], $0[1]) * dot($0[0], $0[0]) }
     }
 
+    func testFusedOps() {
+        let x = r([2, 3, 2, 2]), b = r([3]), t = r([2, 3, 2, 2])
+        gc.check([x, b]) { $0[0].addingChannelBias($0[1]).sigmoid() }
+        gc.check([x]) { $0[0].channelSum().pow(2) }
+        gc.check([b]) { $0[0].channelBroadcast(to: [2, 3, 2, 2]).sigmoid() }
+        gc.check([x, t]) { squaredDistance($0[0].sigmoid(), $0[1]) }
+        XCTAssertEqual(squaredDistance(Tensor(shape: [2], data: [1, 2]), Tensor(shape: [2], data: [0, 4])).scalar, 5)
+        XCTAssertEqual(x.channelSum().scalars, x.sum(axes: [0, 2, 3]).scalars.map { $0 }, "channel sums")
+    }
+
     func testMatmul() {
         let a = r([3, 4]), b = r([4, 5]), bt = r([5, 4]), at = r([4, 3])
         gc.check([a, b]) { matmul($0[0], $0[1]).pow(2) }

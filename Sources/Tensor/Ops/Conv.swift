@@ -128,7 +128,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     let w2 = weight.reshaped([o, weight.count / o])
     var y = matmul(w2, cols)                                  // [O, N*Ho*Wo]
     y = n == 1 ? y.reshaped([1, o, ho, wo]) : y.reshaped([o, n, ho, wo]).permuted([1, 0, 2, 3])
-    if let b = bias { y = y + b.reshaped([1, o, 1, 1]) }
+    if let b = bias { y = y.addingChannelBias(b) }
     return y
 }
 
