@@ -128,6 +128,23 @@ final class DefinitionTests: XCTestCase {
         XCTAssertNotEqual(try AuditPlan.prepare(try AuditDefinitionParser.load(other)).configSHA256, plan.configSHA256)
     }
 
+    /// The complete example in audits/SCHEMA.md parses (with its weights line dropped and its data path made absolute).
+    func testSchemaExampleParses() throws {
+        let doc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../audits/SCHEMA.md").standardizedFileURL
+        let text = try String(contentsOf: doc, encoding: .utf8)
+        let start = try XCTUnwrap(text.range(of: "```yaml\n")), end = try XCTUnwrap(text.range(of: "```", range: start.upperBound..<text.endIndex))
+        let example = String(text[start.upperBound..<end.lowerBound]).split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains("weights: weights/") }.joined(separator: "\n")
+            .replacingOccurrences(of: "../data/medical-sample/32", with: AuditFixture.images)
+        let f = try AuditFixture()
+        let d = try AuditDefinitionParser.load(try f.write("schema.yaml", example)).definition
+        XCTAssertEqual(d.attacks.map(\.label), ["idlg", "cpl", "dlg", "gradinv-tv005", "cpl-short", "analytic"])
+        XCTAssertEqual(d.defences.count, 15)
+        XCTAssertEqual(d.declaredDefence.description, "laplace:level=100")
+        XCTAssertEqual(d.utility?.rounds, 40)
+        XCTAssertEqual(d.output.database, "../audits.sqlite")
+    }
+
     func testSHA256KnownVectors() {
         XCTAssertEqual(SHA256Digest.hex(of: ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256Digest.hex(of: "abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -104,5 +104,11 @@ final class StoreTests: XCTestCase {
         XCTAssertThrowsError(try AuditFixture.run(file, store: store, resume: .id(id))) { e in
             XCTAssertTrue("\(e)".contains("already finished"), "\(e)")
         }
+        // Resuming the newest run of a finished configuration is a no-op (re-queued cluster jobs).
+        let again = try AuditFixture.run(file, store: store, resume: .latest)
+        XCTAssertEqual(again.auditID, id)
+        XCTAssertEqual(again.trialsRun, 0)
+        XCTAssertEqual(again.status, .finished)
+        XCTAssertEqual(try store.trialCount(audit: id), 2)
     }
 }

@@ -76,6 +76,12 @@ public final class AuditRunner: @unchecked Sendable {
     /// Runs every trial of `audit` not yet recorded, then finishes the audit (or marks it interrupted
     /// when `stop` was requested, failed on an error, which is rethrown).
     public func run(audit: Int64, resumed: Bool, stop: StopFlag, events: AuditEvents = AuditEvents()) throws -> AuditRunResult {
+        defer { store.checkpoint() }
+        if try store.requireAudit(id: audit).status == .finished {
+            events.started(audit, 0, try store.trialCount(audit: audit))
+            return AuditRunResult(auditID: audit, status: .finished, trialsRun: 0, trialsSkipped: trials.count,
+                                  report: shard == nil ? try store.assessment(audit: audit) : nil, resumed: true)
+        }
         let done = try store.trialKeys(audit: audit)
         let recordedUtility = Set(try store.utilityRuns(audit: audit).map(\.defence))
         var jobs: [AuditJob] = []

@@ -44,7 +44,11 @@ enum AuditSession {
             return (id, false)
         case .latest:
             guard let a = try store.unfinishedAudits(configSHA256: plan.configSHA256, shard: shardText).first else {
-                throw AuditError.input("nothing to resume: \(store.path) holds no unfinished audit with this configuration"
+                // Resuming what is already finished is a no-op (a re-queued cluster job finds its work done).
+                if let done = try store.audits().last(where: { $0.configSHA256 == plan.configSHA256 && $0.shard == shardText }) {
+                    return (done.id, true)
+                }
+                throw AuditError.input("nothing to resume: \(store.path) holds no audit with this configuration"
                                        + (shardText.map { " and shard \($0)" } ?? "") + "; run without --resume to start one")
             }
             try claim(a, store: store, commandLine: commandLine)

@@ -22,6 +22,7 @@ public enum ShardMerge {
     /// merged into an unfinished audit of that configuration already in `out`, or into a new one.
     public static func merge(into out: AuditStore, shards: [String], commandLine: String, toolVersion: String) throws -> [Result] {
         guard !shards.isEmpty else { throw AuditError.input("give at least one shard database to merge") }
+        defer { out.checkpoint() }
         let outPath = URL(fileURLWithPath: out.path).standardizedFileURL.path
         var sources: [(path: String, audits: [AuditRecord])] = []
         for p in shards {

@@ -71,6 +71,12 @@ public final class AuditStore: @unchecked Sendable {
         try pool.read { db in try AuditSchema.migrator.appliedMigrations(db) }
     }
 
+    /// Copies the write-ahead log into the database file, so that the file alone holds every recorded
+    /// trial (e.g. before a shard log is copied elsewhere). Best effort: a busy log is left for later.
+    public func checkpoint() {
+        try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    }
+
     /// `PRAGMA integrity_check` ("ok" when the file is sound).
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
