@@ -27,7 +27,9 @@ public enum LabelSource: Sendable {
 /// the client computed it (Geiping et al. 2020, section 6): S SGD steps on the whole dummy batch inside the
 /// differentiable graph, each step's gradient taken with `createGraph: true`
 /// (params_{s+1} = params_s - lr g_s), and the weight difference w_0 - w_S = lr (g_0 + ... + g_{S-1}) is
-/// matched. When the update averages several clients (secure aggregation), the dummy batch is split into
+/// matched. Both sides are matched in gradient units (divided by lr, i.e. g_0 + ... + g_{S-1}), so the
+/// loss has the scale of a FedSGD attack and a one-step FedAvg update is attacked exactly like a gradient.
+/// When the update averages several clients (secure aggregation), the dummy batch is split into
 /// that many consecutive groups, each simulated as one client, and their updates are averaged (for a
 /// gradient without train-mode batch-norm that equals the whole batch's gradient, which is used instead).
 public struct GradientMatching: @unchecked Sendable {
@@ -43,7 +45,7 @@ public struct GradientMatching: @unchecked Sendable {
     /// Weights the server sent (leaves that require grad, so their gradients can be taken with a graph).
     let params: [Tensor]
     let buffers: [Tensor]
-    /// The intercepted update, one tensor per parameter.
+    /// The intercepted update, one tensor per parameter, in gradient units (a FedAvg difference divided by lr).
     public let target: [Tensor]
     let targetNormSquared: Float
 
@@ -55,8 +57,10 @@ public struct GradientMatching: @unchecked Sendable {
         self.kind = kind; self.clients = clients
         self.params = state.parameters.map { $0.detached(requiresGrad: true) }
         self.buffers = state.buffers
-        self.target = target.map { $0.detached() }
-        self.targetNormSquared = target.reduce(0) { $0 + dot($1, $1).scalar }
+        var unit: Float = 1
+        if case let .fedAvg(_, lr) = kind { unit = Float(1 / lr) }
+        self.target = target.map { t in unit == 1 ? t.detached() : GradMode.withoutGrad { (t * unit).detached() } }
+        self.targetNormSquared = self.target.reduce(0) { $0 + dot($1, $1).scalar }
     }
 
     /// A matcher for an intercepted update, taking its kind and client count from it.
@@ -66,7 +70,8 @@ public struct GradientMatching: @unchecked Sendable {
                   labels: labels, kind: target.kind, clients: target.clients)
     }
 
-    /// The dummy batch's update (of the intercepted kind, averaged over clients), as graph values.
+    /// The dummy batch's update (of the intercepted kind, averaged over clients, in gradient units like
+    /// `target`), as graph values.
     public func dummyUpdate(x: Tensor, logits: Tensor?) -> [Tensor] {
         let grouped = clients > 1 && (kind != .gradient || (bn == .train && model.hasBatchNorm))
         guard grouped else { return clientUpdate(x: x, logits: logits, labels: labels) }
@@ -84,7 +89,8 @@ public struct GradientMatching: @unchecked Sendable {
         return total!.map { $0 * (1 / Float(clients)) }
     }
 
-    /// One client's update on its batch: the gradient, or lr times the sum of S local-step gradients.
+    /// One client's update on its batch in gradient units: the gradient, or the sum of the S local-step
+    /// gradients (the weight difference divided by lr).
     func clientUpdate(x: Tensor, logits: Tensor?, labels: LabelSource) -> [Tensor] {
         switch kind {
         case .gradient:
@@ -97,7 +103,7 @@ public struct GradientMatching: @unchecked Sendable {
                 sum = sum.map { zip($0, g).map { $0 + $1 } } ?? g
                 if s < steps - 1 { p = zip(p, g).map { $0 - $1 * Float(lr) } }
             }
-            return sum!.map { $0 * Float(lr) }
+            return sum!
         }
     }
 

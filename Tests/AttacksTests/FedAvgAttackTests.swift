@@ -45,7 +45,7 @@ final class FedAvgAttackTests: XCTestCase {
         let target = LocalTraining.update(kind, model: model, state: state, images: x, labels: y, bn: .train).update.tensors
         let m = GradientMatching(model: model, state: state, bn: .train, target: target, distance: .squaredL2,
                                  labels: .known(y), kind: kind)
-        let norm = target.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) * Double($1) } }
+        let norm = target.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) * Double($1) } } / (0.1 * 0.1)
         let atTruth = m.evaluate(x: x, logits: nil).loss
         XCTAssertLessThan(Double(atTruth), 1e-8 * norm + 1e-12, "loss at the true image (target |u|^2 = \(norm))")
         var rng = SeededGenerator(seed: 3)
@@ -53,13 +53,16 @@ final class FedAvgAttackTests: XCTestCase {
         XCTAssertGreaterThan(Double(m.evaluate(x: away, logits: nil).loss), 1e3 * Double(atTruth))
         directionalCheck(m, at: away, seed: 4)
 
-        // One local step: exactly lr times the gradient the FedSGD matcher simulates.
+        // One local step is matched exactly like a gradient (both sides in gradient units).
         let g = GradientMatching(model: model, state: state, bn: .train, target: target, distance: .squaredL2, labels: .known(y))
         let one = GradientMatching(model: model, state: state, bn: .train, target: target, distance: .squaredL2,
                                    labels: .known(y), kind: .fedAvg(steps: 1, lr: 0.1))
         for (a, b) in zip(one.dummyUpdate(x: away, logits: nil), g.dummyUpdate(x: away, logits: nil)) {
-            for (p, q) in zip(a.scalars, b.scalars) { XCTAssertEqual(p, 0.1 * q, accuracy: 1e-6 + 1e-5 * abs(q)) }
+            XCTAssertEqual(a.scalars, b.scalars)
         }
+        let scaled = GradientMatching(model: model, state: state, bn: .train, target: target.map { $0 * 10 }, distance: .squaredL2,
+                                      labels: .known(y))
+        XCTAssertEqual(one.evaluate(x: away, logits: nil).loss, scaled.evaluate(x: away, logits: nil).loss, accuracy: 1e-5 * scaled.evaluate(x: away, logits: nil).loss)
     }
 
     /// Secure aggregation of two FedAvg clients: the attacker simulates each client on its half of the
@@ -77,7 +80,7 @@ final class FedAvgAttackTests: XCTestCase {
                                  labels: .known(y))
         XCTAssertEqual(m.clients, 2)
         XCTAssertEqual(m.kind, kind)
-        let norm = round.update.squaredNorm
+        let norm = round.update.squaredNorm / (0.5 * 0.5)
         XCTAssertLessThan(Double(m.evaluate(x: x, logits: nil).loss), 1e-8 * norm)
         // Treating the aggregate as one client's update is a different (wrong) model of it.
         let single = GradientMatching(model: model, state: state, bn: .train, target: round.update.tensors, distance: .squaredL2,
