@@ -97,7 +97,7 @@ struct AuditCommand: ParsableCommand {
             tripped = tripped || failOn.trips(result.report?.siteRisk)
         }
         withExtendedLifetime(signals) {}
-        if json { if outputs.count == 1 { try printJSON(outputs[0]) } else { try printJSON(outputs) } }
+        if json { if outputs.count == 1 { try printAuditJSON(outputs[0]) } else { try printAuditJSON(outputs) } }
         if outputs.last?.status == AuditStatus.interrupted.rawValue { throw ExitCode(130) }
         if tripped { throw ExitCode(3) }
     }
@@ -133,6 +133,16 @@ func auditInput<T>(_ body: () throws -> T) throws -> T {
     } catch let e as AuditError where e.isInput {
         throw InputError(e.description)
     }
+}
+
+/// JSON on stdout for the audit commands: like `printJSON`, with dates as ISO 8601 (UTC) text.
+func printAuditJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    enc.dateEncodingStrategy = .iso8601
+    enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    FileHandle.standardOutput.write(try enc.encode(value))
+    FileHandle.standardOutput.write(Data("\n".utf8))
 }
 
 /// "4 min 12 s", "38 s".

@@ -26,7 +26,7 @@ struct CompareCommand: ParsableCommand {
         let store = try auditInput { try AuditStore(path: db, create: false) }
         let c = try auditInput { try AuditComparison.compare(store, a, b) }
         if json {
-            try printJSON(Output(a: c.a, b: c.b, settingsDiffer: !c.settingDifferences.isEmpty, settingDifferences: c.settingDifferences,
+            try printAuditJSON(Output(a: c.a, b: c.b, settingsDiffer: !c.settingDifferences.isEmpty, settingDifferences: c.settingDifferences,
                                  rows: c.rows.map { r in
                                      Output.Row(attack: r.attack, defence: r.defence, change: r.change, asrA: r.asrA, asrB: r.asrB,
                                                 deltaASR: r.deltaASR, meanSSIMA: r.meanSSIMA, meanSSIMB: r.meanSSIMB,

@@ -27,7 +27,7 @@ struct HistoryCommand: ParsableCommand {
                        siteRisk: recs.first { $0.kind == .site }?.band,
                        recommended: recs.first { $0.kind == .recommended }?.setting)
         }
-        if json { try printJSON(rows); return }
+        if json { try printAuditJSON(rows); return }
         if rows.isEmpty { print("No audits" + (site.map { " of \($0)" } ?? "") + " in \(db)."); return }
         let header = ["ID", "Started (UTC)", "Site", "Model", "Status", "Trials", "Risk", "Recommended / least risky"]
         let table = rows.map { r in

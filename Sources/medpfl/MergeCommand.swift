@@ -36,7 +36,7 @@ struct MergeCommand: ParsableCommand {
                    trialsRecorded: r.recorded, gridSize: r.gridSize, siteRisk: r.report?.siteRisk?.rawValue,
                    recommendation: r.report?.recommendation)
         }
-        if json { if outputs.count == 1 { try printJSON(outputs[0]) } else { try printJSON(outputs) }; return }
+        if json { if outputs.count == 1 { try printAuditJSON(outputs[0]) } else { try printAuditJSON(outputs) }; return }
         for r in results {
             print("Merged \(shards.count) shard log\(shards.count == 1 ? "" : "s") into audit \(r.auditID) of \(out): \(r.added) trials added, "
                   + "\(r.skipped) already present; \(r.recorded) of \(r.gridSize) trials recorded.")

@@ -13,7 +13,7 @@ struct ShowCommand: ParsableCommand {
     @Flag(help: "Print JSON on stdout (with every trial).") var json = false
 
     struct Output: Encodable {
-        let audit: AuditRecord, assessment: RiskReport, recommendations: [RecommendationRecord]
+        let audit: AuditRecord, config: ResolvedConfig, assessment: RiskReport, recommendations: [RecommendationRecord]
         let utilityRuns: [UtilityRunRecord], trials: [TrialRecord]
     }
 
@@ -23,7 +23,7 @@ struct ShowCommand: ParsableCommand {
         let report = try store.assessment(audit: id)
         let trials = try store.trials(audit: id)
         if json {
-            try printJSON(Output(audit: a, assessment: report, recommendations: try store.recommendations(audit: id),
+            try printAuditJSON(Output(audit: a, config: try a.config(), assessment: report, recommendations: try store.recommendations(audit: id),
                                  utilityRuns: try store.utilityRuns(audit: id), trials: trials))
             return
         }
@@ -54,7 +54,7 @@ struct ShowCommand: ParsableCommand {
                              s.accuracyDrop.map { String(format: "%.1f", $0 * 100) } ?? "-"])
             }
         }
-        print(textTable(header: ["Defence", "Attack", "Rebuilt", "Mean SSIM", "Best SSIM", "Labels", "Risk", "Acc. cost (pts)"], rows: rows))
+        print(textTable(header: ["Defence", "Attack", "Rebuilt", "Mean SSIM", "Best SSIM", "Labels", "Risk", "Acc. drop (pts)"], rows: rows))
         print("")
         print("VERDICT PER SETTING")
         for s in report.settings {

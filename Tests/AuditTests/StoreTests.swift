@@ -75,6 +75,34 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.integrityCheck(), "ok")
     }
 
+    func testListedImagesWithFedAvgUpdates() throws {
+        let f = try AuditFixture()
+        let ct = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: AuditFixture.images + "/ct").sorted().first)
+        let xray = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: AuditFixture.images + "/xray").sorted().first)
+        let file = try f.write("a.yaml", """
+            site: Listed
+            model: {name: mlp, classes: 6}
+            data:
+              images:
+                - {path: \(AuditFixture.images)/ct/\(ct), label: 0}
+                - {path: \(AuditFixture.images)/xray/\(xray), label: 5}
+              samples: 1
+            fl: {algorithm: fedavg, batch_size: 2, local_steps: 2, lr: 0.05}
+            attacks:
+              - idlg: {iterations: 2, max_iter: 2}
+            defences: [none]
+            """)
+        let store = try AuditStore(path: f.path("a.sqlite"))
+        let r = try AuditFixture.run(file, store: store)
+        let trials = try store.trials(audit: r.auditID)
+        XCTAssertEqual(trials.count, 1)
+        XCTAssertEqual(trials[0].images, 2)
+        XCTAssertEqual(Set(trials[0].trueLabels), [0, 5])
+        XCTAssertEqual(Set(trials[0].imagePaths), ["\(AuditFixture.images)/ct/\(ct)", "\(AuditFixture.images)/xray/\(xray)"])
+        XCTAssertEqual(try store.reconstructions(trial: trials[0].id).count, 2)
+        XCTAssertEqual(try store.requireAudit(id: r.auditID).config().definition.fl.localSteps, 2)
+    }
+
     func testRecordingATrialTwiceIsRefusedAndResumeRequiresSameConfiguration() throws {
         let f = try AuditFixture()
         let file = try f.write("a.yaml", AuditFixture.yaml())

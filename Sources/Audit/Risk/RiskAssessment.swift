@@ -120,9 +120,10 @@ public enum RiskAssessment {
         return "\(s.defence) (\(s.label)): \(s.band!.rawValue) risk (\(why))."
     }
 
-    /// "3.2 accuracy points (accuracy 55%)", or "none measured (accuracy 65%)" when training did as well or better.
+    /// "3.2 accuracy points (55% vs 58% without defence)", or "no accuracy lost (61% vs 58% without defence)".
     static func costText(_ drop: Double, accuracy: Double) -> String {
-        drop > 0 ? "\(points(drop)) (accuracy \(percent(accuracy)))" : "none measured (accuracy \(percent(accuracy)), no lower than without defence)"
+        let versus = "(\(percent(accuracy)) vs \(percent(accuracy + drop)) without defence)"
+        return drop > 0 ? "\(points(drop)) \(versus)" : "no accuracy lost \(versus)"
     }
 
     /// The plain-language lines of a setting's verdict. Label leakage always has its own line.
