@@ -60,6 +60,9 @@ public struct AuditPlan: @unchecked Sendable {
     /// `config` as canonical JSON (sorted keys) and its SHA-256.
     public let configJSON: String
     public let configSHA256: String
+    /// The FL training that measures accuracy costs (nil without a `utility:` section), checked against
+    /// every defence setting.
+    public private(set) var utilityTraining: UtilityRunner.Setup?
 
     /// Loads the model, weights and images of `parsed` and lays out the grid.
     public static func prepare(_ parsed: ParsedDefinition) throws -> AuditPlan {
@@ -121,8 +124,10 @@ public struct AuditPlan: @unchecked Sendable {
         let config = ResolvedConfig(definition: hashed, modelSHA256: modelSHA, modelFileSHA256: modelFileSHA,
                                     samples: samples, poolSHA256: poolSHA)
         let json = try AuditJSON.encode(config)
-        return AuditPlan(parsed: parsed, model: model, state: state, pool: pool, samples: samples, trials: trials,
+        var plan = AuditPlan(parsed: parsed, model: model, state: state, pool: pool, samples: samples, trials: trials,
                          config: config, configJSON: json, configSHA256: SHA256Digest.hex(of: json))
+        plan.utilityTraining = try UtilityRunner.setup(plan)
+        return plan
     }
 
     /// What a client sends: a FedSGD gradient or a FedAvg weight difference.

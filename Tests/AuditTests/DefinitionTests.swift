@@ -145,6 +145,20 @@ final class DefinitionTests: XCTestCase {
         XCTAssertEqual(d.output.database, "../audits.sqlite")
     }
 
+    func testUtilityTrainingIsCheckedAgainstEveryDefenceBeforeWork() throws {
+        let f = try AuditFixture()
+        let path = try f.write("a.yaml", AuditFixture.yaml(defences: "  - none\n  - secagg:clients=4\n",
+                                                            extra: "utility:\n  max_accuracy_drop: 0.1\n  clients: 2\n  rounds: 1\n"))
+        assertDefinitionError(try AuditPlan.prepare(try AuditDefinitionParser.load(path)),
+                              ["utility", "secagg:clients=4", "needs at least 4 clients"])
+        let ok = try f.write("b.yaml", AuditFixture.yaml(extra: "utility:\n  max_accuracy_drop: 0.1\n  rounds: 1\n  partition: dirichlet:0.5\n"))
+        let plan = try AuditPlan.prepare(try AuditDefinitionParser.load(ok))
+        XCTAssertEqual(plan.utilityTraining?.config.rounds, 1)
+        XCTAssertEqual(plan.utilityTraining?.dataset.count, 180)
+        let badSplit = try f.write("c.yaml", AuditFixture.yaml(extra: "utility:\n  max_accuracy_drop: 0.1\n  partition: skewed\n"))
+        assertDefinitionError(try AuditDefinitionParser.load(badSplit), ["utility.partition", "skewed"])
+    }
+
     func testSHA256KnownVectors() {
         XCTAssertEqual(SHA256Digest.hex(of: ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256Digest.hex(of: "abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

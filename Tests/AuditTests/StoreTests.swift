@@ -75,6 +75,26 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.integrityCheck(), "ok")
     }
 
+    func testUtilityRunsMeasureEachDefenceAgainstTheSameTraining() throws {
+        let f = try AuditFixture()
+        let file = try f.write("a.yaml", AuditFixture.yaml(extra: "utility:\n  max_accuracy_drop: 0.05\n  rounds: 2\n  clients: 2\n  local_steps: 1\n"))
+        let store = try AuditStore(path: f.path("u.sqlite"))
+        let r = try AuditFixture.run(file, store: store)
+        let runs = try store.utilityRuns(audit: r.auditID)
+        XCTAssertEqual(runs.map(\.defence).sorted(), ["laplace:level=100", "none"])
+        let baseline = try XCTUnwrap(runs.first { $0.defence == "none" })
+        XCTAssertEqual(baseline.drop, 0)
+        XCTAssertTrue(runs.allSatisfy { $0.baselineAccuracy == baseline.accuracy && $0.rounds == 2 && $0.clients == 2 })
+        let report = try XCTUnwrap(r.report)
+        XCTAssertTrue(report.utilityMeasured)
+        XCTAssertNotNil(report.settings[1].accuracyDrop)
+        XCTAssertTrue(report.settings[1].verdict.contains { $0.hasPrefix("Accuracy cost:") && !$0.contains("not measured") })
+        // Sharded: shard 1 does the utility runs, the others do not.
+        let s2 = try AuditStore(path: f.path("s2.sqlite"))
+        let r2 = try AuditFixture.run(file, store: s2, shard: try Shard(parsing: "2/2"))
+        XCTAssertTrue(try s2.utilityRuns(audit: r2.auditID).isEmpty)
+    }
+
     func testListedImagesWithFedAvgUpdates() throws {
         let f = try AuditFixture()
         let ct = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: AuditFixture.images + "/ct").sorted().first)

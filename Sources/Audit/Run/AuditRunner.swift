@@ -67,8 +67,8 @@ public final class AuditRunner: @unchecked Sendable {
         if let s = shard, s.count > plan.trials.count {
             throw AuditError.input("--shard \(s): the grid has only \(plan.trials.count) trials, fewer than \(s.count) shards")
         }
-        // Utility runs belong to the whole audit or to shard 1; validated before the audit is recorded.
-        utility = (shard?.index ?? 1) == 1 ? try UtilityRunner.setup(plan) : nil
+        // Utility runs belong to the whole audit or to shard 1.
+        utility = (shard?.index ?? 1) == 1 ? plan.utilityTraining : nil
         return try AuditSession.open(plan: plan, store: store, shard: shard, resume: resume, trialsPlanned: trials.count,
                                      commandLine: commandLine, toolVersion: toolVersion, definitionPath: definitionPath)
     }
