@@ -8,7 +8,7 @@ public enum Attack {
                            progress: AttackProgress? = nil) throws -> AttackResult {
         let t0 = Date()
         var rng = SeededGenerator(seed: seed)
-        var best: (MatchingOptimisation.Outcome, [Int])? = nil
+        var best: (MatchingOptimisation.Outcome, Double, [Int])? = nil
         var iterations = 0, evaluations = 0
         if config.kind == .analytic {
             return try AnalyticAttack.run(problem, started: t0)
@@ -26,10 +26,12 @@ public enum Attack {
             evaluations += outcome.evaluations
             // Restarts are ranked by the attacker's own objective, never by the original images.
             let better = best.map { b in outcome.loss.isFinite && (!b.0.loss.isFinite || outcome.loss < b.0.loss) } ?? true
-            if better { best = (outcome, labels) }
-            if let enough = config.satisfiedLoss, let b = best, b.0.loss < enough { break }
+            if better { best = (outcome, outcome.relativeLoss, labels) }
+            // Another start only if this one is not good enough (and, on-stall, only if it stalled).
+            if let enough = config.satisfiedLoss, let b = best, b.1 <= enough { break }
+            if config.restartPolicy == .onStall && !outcome.stalled { break }
         }
-        let (o, labels) = best!
+        let (o, _, labels) = best!
         return AttackResult(kind: config.kind, applicable: true, note: nil, images: GradMode.withoutGrad { o.x.detached().clamp(min: 0, max: 1) },
                             labels: labels, iterations: iterations, evaluations: evaluations, finalLoss: o.loss,
                             seconds: Date().timeIntervalSince(t0))

@@ -15,6 +15,15 @@ struct MatchingOptimisation {
         var loss: Double
         var iterations: Int
         var evaluations: Int
+        /// Stopped by a tolerance within a quarter of its iteration budget (L-BFGS stall).
+        var stalled: Bool = false
+        /// `loss` relative to the update's size (see `relative(_:)`).
+        var relativeLoss: Double = .nan
+    }
+
+    /// The loss relative to the update's size: loss / |update|^2 for squared L2, the loss for cosine.
+    func relative(_ loss: Double) -> Double {
+        matching.distance == .cosine ? loss : loss / max(Double(matching.targetNormSquared), 1e-30)
     }
 
     private func split(_ v: [Float], _ xShape: [Int], _ lShape: [Int]?) -> (Tensor, Tensor?) {
@@ -50,7 +59,9 @@ struct MatchingOptimisation {
         // The loss at the final iterate (step() returns the loss before its last update).
         let (x, l) = split(opt.parameters, x0.shape, logits0?.shape)
         let final = matching.evaluate(x: x, logits: l).loss
-        return Outcome(x: x, logits: l, loss: Double(final), iterations: opt.iterations, evaluations: opt.evaluations + 1)
+        let budget = config.iterations * max(1, config.maxIterPerStep)
+        return Outcome(x: x, logits: l, loss: Double(final), iterations: opt.iterations, evaluations: opt.evaluations + 1,
+                       stalled: opt.iterations * 4 < budget, relativeLoss: relative(Double(final)))
     }
 
     /// Adam (optionally on signed gradients) with MultiStepLR at 3/8, 5/8, 7/8 and a [0, 1] box.
@@ -70,7 +81,8 @@ struct MatchingOptimisation {
         }
         let (x, _) = split(opt.parameters, x0.shape, nil)
         let final = matching.evaluate(x: x, logits: nil).loss
-        return Outcome(x: x, logits: nil, loss: Double(final), iterations: opt.iterations, evaluations: opt.evaluations + 1)
+        return Outcome(x: x, logits: nil, loss: Double(final), iterations: opt.iterations, evaluations: opt.evaluations + 1,
+                       stalled: false, relativeLoss: relative(Double(final)))
     }
 }
 

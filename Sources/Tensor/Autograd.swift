@@ -71,52 +71,58 @@ public enum AutogradError: Error, CustomStringConvertible {
 public func grad(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil, createGraph: Bool = false) -> [Tensor] {
     precondition(seed != nil || output.count == 1, "grad(of:) needs a scalar output, got shape \(output.shape)")
     // Topological order (inputs before outputs) by an iterative DFS; each tensor gets one slot.
+    // slot: -1 while a tensor is being visited, then its position in `order`.
     var slot: [ObjectIdentifier: Int] = [:]
-    slot.reserveCapacity(256)
+    slot.reserveCapacity(512)
     var order: [Tensor] = []
+    order.reserveCapacity(512)
     var reaches: [Bool] = []
-    var wantedSlots = [Int](repeating: -1, count: inputs.count)
+    reaches.reserveCapacity(512)
     let wanted = Set(inputs.map { ObjectIdentifier($0) })
-    var visiting = Set<ObjectIdentifier>()
     var stack: [(Tensor, Int)] = [(output, 0)]
     while let (t, i) = stack.popLast() {
         let id = ObjectIdentifier(t)
         if i == 0 {
-            if slot[id] != nil || visiting.contains(id) { continue }
-            visiting.insert(id)
+            if slot[id] != nil { continue }
+            slot[id] = -1
         }
         if let node = t.node, i < node.inputs.count {
             stack.append((t, i + 1))
             let child = node.inputs[i]
-            let cid = ObjectIdentifier(child)
-            if child.requiresGrad && slot[cid] == nil && !visiting.contains(cid) { stack.append((child, 0)) }
+            if child.requiresGrad && slot[ObjectIdentifier(child)] == nil { stack.append((child, 0)) }
             continue
         }
         var r = wanted.contains(id)
-        if let node = t.node {
+        if !r, let node = t.node {
             for c in node.inputs where c.requiresGrad {
-                if let k = slot[ObjectIdentifier(c)], reaches[k] { r = true; break }
+                if let k = slot[ObjectIdentifier(c)], k >= 0, reaches[k] { r = true; break }
             }
         }
         slot[id] = order.count
         order.append(t)
         reaches.append(r)
     }
-    for (k, t) in inputs.enumerated() { wantedSlots[k] = slot[ObjectIdentifier(t)] ?? -1 }
-    let isWanted = Set(wantedSlots.filter { $0 >= 0 })
+    let wantedSlots = inputs.map { slot[ObjectIdentifier($0)] ?? -1 }
+    var isWanted = [Bool](repeating: false, count: order.count)
+    for s in wantedSlots where s >= 0 { isWanted[s] = true }
 
     return GradMode.with(enabled: createGraph) {
         var grads = [Tensor?](repeating: nil, count: order.count)
+        var needs: [Bool] = [], childSlots: [Int] = []
+        needs.reserveCapacity(8); childSlots.reserveCapacity(8)
         grads[order.count - 1] = seed ?? Tensor(shape: output.shape, repeating: 1)
         for s in stride(from: order.count - 1, through: 0, by: -1) {
             let t = order[s]
             guard let node = t.node, reaches[s], let g = grads[s] else { continue }
-            if !isWanted.contains(s) { grads[s] = nil }  // free intermediate gradients early
-            var needs = [Bool](repeating: false, count: node.inputs.count)
-            var childSlots = [Int](repeating: -1, count: node.inputs.count)
+            if !isWanted[s] { grads[s] = nil }  // free intermediate gradients early
+            needs.removeAll(keepingCapacity: true); childSlots.removeAll(keepingCapacity: true)
             var any = false
-            for (k, c) in node.inputs.enumerated() where c.requiresGrad {
-                if let cs = slot[ObjectIdentifier(c)], reaches[cs] { needs[k] = true; childSlots[k] = cs; any = true }
+            for c in node.inputs {
+                if c.requiresGrad, let cs = slot[ObjectIdentifier(c)], cs >= 0, reaches[cs] {
+                    needs.append(true); childSlots.append(cs); any = true
+                } else {
+                    needs.append(false); childSlots.append(-1)
+                }
             }
             if !any { continue }
             let parts = node.backward(g, t, needs)

@@ -11,8 +11,8 @@ public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let count: Int
     @usableFromInline let storage: UnsafeMutablePointer<Float>
-    /// Owner of the memory; reshapes share it (no copy).
-    @usableFromInline let buffer: Buffer
+    /// For a reshaped view: the tensor that owns the memory (nil: this tensor owns and frees it).
+    @usableFromInline let owner: Tensor?
     /// True for leaves the caller wants gradients of, and for results that depend on such leaves.
     public internal(set) var requiresGrad: Bool
     @usableFromInline var node: Node?
@@ -23,8 +23,9 @@ public final class Tensor: @unchecked Sendable {
         self.shape = shape
         let n = shape.reduce(1, *)
         self.count = n
-        self.buffer = Buffer(count: n)
-        self.storage = buffer.pointer
+        // malloc's 16-byte alignment is enough for unaligned AVX loads; memalign costs more per call.
+        self.storage = malloc(max(n, 1) * MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: max(n, 1))
+        self.owner = nil
         self.requiresGrad = false
         self.node = nil
     }
@@ -33,11 +34,13 @@ public final class Tensor: @unchecked Sendable {
     @usableFromInline init(sharing other: Tensor, shape: [Int]) {
         self.shape = shape
         self.count = other.count
-        self.buffer = other.buffer
+        self.owner = other.owner ?? other
         self.storage = other.storage
         self.requiresGrad = false
         self.node = nil
     }
+
+    deinit { if owner == nil { free(storage) } }
 
     public convenience init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
         precondition(shape.reduce(1, *) == data.count,
@@ -99,16 +102,6 @@ extension Tensor: CustomStringConvertible {
         let head = scalars.prefix(8).map { String(format: "%.5g", $0) }.joined(separator: ", ")
         return "Tensor(shape: \(shape), [\(head)\(count > 8 ? ", ..." : "")])"
     }
-}
-
-/// Float memory, freed with its last tensor.
-@usableFromInline final class Buffer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    init(count n: Int) {
-        // malloc's 16-byte alignment is enough for unaligned AVX loads; memalign costs more per call.
-        pointer = malloc(max(n, 1) * MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: max(n, 1))
-    }
-    deinit { free(pointer) }
 }
 
 @inline(__always) func strides(of shape: [Int]) -> [Int] {

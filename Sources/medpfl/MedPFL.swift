@@ -18,7 +18,7 @@ struct MedPFL: ParsableCommand {
         subcommands: [UpdateCommand.self, AttackCommand.self, MetricsCommand.self, BenchCommand.self, TrainCommand.self, DPEpsilonCommand.self, AuditCommand.self, HistoryCommand.self, ShowCommand.self, CompareCommand.self, MergeCommand.self, ReportCommand.self])
 
     static func main() {
-        BLAS.setThreads(1)
+        Engine.configureForThroughput()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -27,7 +27,11 @@ extension Tensor {
         let (ho, wo) = g.outputSize(h, w)
         precondition(ho > 0 && wo > 0, "input \(h)x\(w) is smaller than the kernel")
         let out = Tensor(uninitializedShape: [c * g.kh * g.kw, n * ho * wo])
-        im2colKernel(storage, out.storage, n: n, c: c, h: h, w: w, ho: ho, wo: wo, g: g)
+        if Im2colPlan.applies(wo: wo, g: g) {
+            Im2colPlan.plan(n: n, c: c, h: h, w: w, g: g).gather(storage, into: out.storage)
+        } else {
+            im2colKernel(storage, out.storage, n: n, c: c, h: h, w: w, ho: ho, wo: wo, g: g)
+        }
         let inShape = shape
         return out.recording("im2col", [self]) { gr, _, _ in [gr.col2im(inShape, g)] }
     }
@@ -38,7 +42,11 @@ extension Tensor {
         let (ho, wo) = g.outputSize(h, w)
         precondition(shape == [c * g.kh * g.kw, n * ho * wo], "col2im shape \(shape) does not fit \(inputShape)")
         let out = Tensor(shape: inputShape, repeating: 0)
-        col2imKernel(storage, out.storage, n: n, c: c, h: h, w: w, ho: ho, wo: wo, g: g)
+        if Im2colPlan.applies(wo: wo, g: g) {
+            Im2colPlan.plan(n: n, c: c, h: h, w: w, g: g).scatterAdd(storage, into: out.storage)
+        } else {
+            col2imKernel(storage, out.storage, n: n, c: c, h: h, w: w, ho: ho, wo: wo, g: g)
+        }
         return out.recording("col2im", [self]) { gr, _, _ in [gr.im2col(g)] }
     }
 }

@@ -6,16 +6,7 @@ import Foundation
 /// sum((a - b)^2) over all elements (shape []), accumulated in Double.
 public func squaredDistance(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "squaredDistance of \(a.shape) and \(b.shape)")
-    let pa = a.storage, pb = b.storage
-    var acc: Double = 0
-    var i = 0
-    while i < a.count {
-        let end = Swift.min(i + 4096, a.count)
-        var s: Float = 0
-        for k in i..<end { let d = pa[k] - pb[k]; s += d * d }
-        acc += Double(s)
-        i = end
-    }
+    let acc = simdReduce(a.storage, b.storage, a.count) { x, y in let d = x - y; return d * d }
     return Tensor(Float(acc)).recording("squaredDistance", [a, b]) { g, _, needs in
         let ga = (a - b) * (g * 2)
         return [needs[0] ? ga : nil, needs[1] ? -ga : nil]
@@ -66,4 +57,27 @@ extension Tensor {
         for i in 0..<n { for ch in 0..<c { (po + (i * c + ch) * inner).update(repeating: pb[ch], count: inner) } }
         return out.recording("channelBroadcast", [self]) { g, _, _ in [g.channelSum()] }
     }
+}
+
+/// sum f(a[i], b[i]) with 8-wide SIMD partial sums, folded into Double every 4096 elements.
+@inline(__always)
+func simdReduce(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
+                _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Double {
+    var total: Double = 0
+    var i = 0
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    while i + 8 <= n {
+        let end = Swift.min(i + 4096, n - n % 8)
+        var acc = SIMD8<Float>()
+        while i < end {
+            acc += f(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                     rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            i += 8
+        }
+        total += Double(acc.sum())
+    }
+    var tail = SIMD8<Float>()
+    var k = 0
+    while i < n { var x = SIMD8<Float>(), y = SIMD8<Float>(); x[0] = a[i]; y[0] = b[i]; tail[k % 8] += f(x, y)[0]; i += 1; k += 1 }
+    return total + Double(tail.sum())
 }

@@ -25,17 +25,7 @@ extension Tensor {
 /// Dot product of two same-shaped tensors over all elements (shape []), fused.
 public func dot(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "dot of \(a.shape) and \(b.shape)")
-    var acc: Double = 0
-    let pa = a.storage, pb = b.storage
-    var i = 0
-    // 4 partial sums in Float blocks keep it vectorised; blocks are folded into Double.
-    while i < a.count {
-        let end = Swift.min(i + 4096, a.count)
-        var s: Float = 0
-        for k in i..<end { s += pa[k] * pb[k] }
-        acc += Double(s)
-        i = end
-    }
+    let acc = simdReduce(a.storage, b.storage, a.count) { $0 * $1 }
     let out = Tensor(Float(acc))
     return out.recording("dot", [a, b]) { g, _, needs in
         [needs[0] ? b * g : nil, needs[1] ? a * g : nil]
