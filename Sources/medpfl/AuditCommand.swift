@@ -2,6 +2,7 @@ import ArgumentParser
 import Audit
 import Dispatch
 import Foundation
+import Report
 
 /// The risk level at or above which `medpfl audit` exits with 3.
 enum FailOn: String, ExpressibleByArgument, CaseIterable {
@@ -94,6 +95,14 @@ struct AuditCommand: ParsableCommand {
             outputs.append(out)
             if !json { summarise(result, out) }
             if result.status == .interrupted { break }
+            if !noReport && shardSpec == nil && result.status == .finished {
+                // The report is written owner-only; with several audits in one file, one folder each.
+                var dir = plan.definition.output.reportDirectory.map(plan.definition.resolve) ?? "medpfl-report-\(result.auditID)"
+                if plans.count > 1 { dir += "/audit-\(result.auditID)" }
+                let data = try auditInput { try ReportData(store: store, auditID: result.auditID) }
+                _ = try auditInput { try ReportWriter.write(data, to: dir) }
+                if !json { print("Report: \(dir)/report.html (and report.md)") }
+            }
             tripped = tripped || failOn.trips(result.report?.siteRisk)
         }
         withExtendedLifetime(signals) {}
