@@ -43,16 +43,7 @@ public struct DataPool: Sendable {
     /// images in a seeded random order. Deterministic for a given seed.
     public func selectEvenly(count: Int, seed: UInt64) -> [Int] {
         var rng = SeededGenerator(seed: seed).derived("select")
-        let labels = Set(items.map(\.label)).sorted()
-        var perClass = labels.map { l in items.indices.filter { items[$0].label == l } }
-        for c in perClass.indices { perClass[c].shuffle(using: &rng) }
-        var out: [Int] = []
-        var round = 0
-        while out.count < count && perClass.contains(where: { round < $0.count }) {
-            for c in perClass.indices where round < perClass[c].count && out.count < count { out.append(perClass[c][round]) }
-            round += 1
-        }
-        return out
+        return Imaging.selectEvenly(labels: items.map(\.label), count: count, rng: &rng)
     }
 
     /// `count` indices drawn at random (seeded) from the pool, never any in `excluding`.

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// A labelled image data set laid out like torchvision's `ImageFolder`: one sub-folder per class.
 ///
@@ -152,4 +153,18 @@ private func readManifest(near root: URL) throws -> (String?, [String: [String: 
         rows[r[fileColumn]] = Dictionary(zip(table.header, r), uniquingKeysWith: { first, _ in first })
     }
     return (url.path, rows)
+}
+
+/// `count` sample indices spread evenly over the classes: round-robin over the classes (in label order),
+/// each class's samples in a seeded random order. Deterministic for a given generator state.
+public func selectEvenly(labels: [Int], count: Int, rng: inout SeededGenerator) -> [Int] {
+    var perClass = Set(labels).sorted().map { l in labels.indices.filter { labels[$0] == l } }
+    for c in perClass.indices { perClass[c].shuffle(using: &rng) }
+    var out: [Int] = []
+    var round = 0
+    while out.count < count && perClass.contains(where: { round < $0.count }) {
+        for c in perClass.indices where round < perClass[c].count && out.count < count { out.append(perClass[c][round]) }
+        round += 1
+    }
+    return out
 }

@@ -79,7 +79,7 @@ struct AttackCommand: ParsableCommand {
         if let dir = imagesDir {
             let folder = try input { try ImageFolder(root: dir) }
             var rng = SeededGenerator(seed: model.seed).derived("select")
-            let picked = SampleSelection.evenly(folder, count: count, rng: &rng)
+            let picked = selectEvenly(labels: folder.labels, count: count, rng: &rng)
             paths = picked.map { folder.samples[$0].path }; labels = picked.map { folder.samples[$0].label }
         } else {
             paths = images.imagePaths; labels = images.labels
@@ -131,7 +131,7 @@ struct AttackCommand: ParsableCommand {
 
         // Run every update's attack in parallel (one BLAS thread each).
         let progress = ProgressLine(total: problems.count, enabled: !quiet)
-        let results = try ParallelMap.run(problems.count, jobs: jobs) { i -> AttackResult in
+        let results = try Parallel.map(problems.count, jobs: jobs) { i -> AttackResult in
             let seed = SeededGenerator(seed: model.seed).derived("attack-\(i)").seed
             return try Attack.run(config, on: problems[i].0, seed: seed) { it, total, loss in progress.update(i, it, total, loss) }
         }

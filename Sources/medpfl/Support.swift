@@ -11,25 +11,6 @@ enum PrivateDirectory {
     }
 }
 
-/// Runs `count` independent jobs on all cores (each job uses one BLAS thread), results in order.
-enum ParallelMap {
-    static func run<T>(_ count: Int, jobs: Int? = nil, _ body: @escaping (Int) throws -> T) throws -> [T] {
-        let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, count))
-        var results = [Result<T, Error>?](repeating: nil, count: count)
-        let lock = NSLock()
-        var next = 0
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while true {
-                lock.lock(); let i = next; next += 1; lock.unlock()
-                if i >= count { return }
-                let r = Result { try body(i) }
-                lock.lock(); results[i] = r; lock.unlock()
-            }
-        }
-        return try results.map { try $0!.get() }
-    }
-}
-
 /// One progress line on stderr: samples done, current iteration and loss, ETA.
 final class ProgressLine: @unchecked Sendable {
     let total: Int, enabled: Bool, start = Date()
@@ -54,20 +35,4 @@ final class ProgressLine: @unchecked Sendable {
         FileHandle.standardError.write(Data(line.utf8))
     }
     func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
-}
-
-/// Which images of a folder an attack or audit uses: `count` images spread evenly over the classes
-/// (round-robin over classes, each class's images in a seeded random order).
-enum SampleSelection {
-    static func evenly(_ folder: ImageFolder, count: Int, rng: inout SeededGenerator) -> [Int] {
-        var perClass = (0..<folder.classes.count).map { folder.indices(ofClass: $0) }
-        for c in perClass.indices { perClass[c].shuffle(using: &rng) }
-        var out: [Int] = []
-        var round = 0
-        while out.count < count && perClass.contains(where: { round < $0.count }) {
-            for c in perClass.indices where round < perClass[c].count && out.count < count { out.append(perClass[c][round]) }
-            round += 1
-        }
-        return out
-    }
 }
