@@ -4,4 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift test -c release
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+# All tests are XCTest; the summary line below is XCTest's final count.
+swift test -c release --disable-swift-testing 2>&1 | tee "$log"
+summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)
+if [ -n "$summary" ]; then
+  n=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+  f=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+  echo "$((n - f)) passed, $f failed"
+fi
