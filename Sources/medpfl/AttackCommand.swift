@@ -25,7 +25,8 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "dlg, idlg, cpl, gradinv or analytic.") var attack: AttackKind
     @OptionGroup var model: ModelOptions
     @OptionGroup var images: ImageOptions
-    @Option(help: "An ImageFolder (one sub-folder per class) to draw --count images from.") var imagesDir: String?
+    @Option(name: [.customLong("images"), .customLong("images-dir")],
+            help: "An ImageFolder (one sub-folder per class) to draw --count images from.") var imagesDir: String?
     @Option(help: "Images drawn from --images-dir, evenly over the classes (seeded).") var count: Int = 6
     @Option(help: "Images per client update (per attacked update without secure aggregation).") var batch: Int = 1
     @OptionGroup var defence: DefenceOptions
