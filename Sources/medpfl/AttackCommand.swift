@@ -88,7 +88,6 @@ struct AttackCommand: ParsableCommand {
         let size = m.inputShape[1]
         var originals: Tensor? = nil
         if !paths.isEmpty {
-            let opts = ImageOptions(); _ = opts
             let b = try ImageOptions.load(paths: paths, labels: labels, size: size, classes: m.classes)
             originals = b.x
         }
@@ -111,7 +110,7 @@ struct AttackCommand: ParsableCommand {
             problems = [(AttackProblem(model: m, state: loaded.state, bn: model.bn, update: tensors, batchSize: b,
                                        kind: storedKind, clients: clients), 0..<b)]
         } else {
-            guard let x = originals else { throw InputError("give --image/--label, --images-dir, or --update") }
+            guard let x = originals else { throw InputError("give --image/--label, --images DIR, or --update") }
             let n = x.shape[0], clients = spec.secureAggregationClients ?? 1, group = batch * clients
             guard n % group == 0 else {
                 throw InputError("\(n) images do not split into updates of \(group) (\(clients) client\(clients == 1 ? "" : "s") x --batch \(batch))")
