@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# README "Results" table (after the MedPFL paper's Table II): attack x model on bundled real images.
-# Usage: scripts/experiments/table2.sh [COUNT] [OUTDIR]   (release build; ~10-20 min on 2 cores)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+# Table after the MedPFL paper's Table II: DLG / iDLG / CPL x LeNet / LeNet4 / CNN7 on the bundled real
+# images (COUNT images drawn evenly over the 6 classes; default attack settings: 300 L-BFGS steps, up to 4
+# starts when a start stalls). Each image is attacked on one core (--jobs = all cores, side by side).
+# Usage: scripts/experiments/table2.sh [COUNT] [OUTDIR]   (release build; ~5-10 min on 2 cores)
+source "$(dirname "$0")/common.sh"
 COUNT="${1:-6}"; OUT="${2:-experiments/table2}"
-umask 077; mkdir -p "$OUT"
-B="$(swift build -c release --show-bin-path)/medpfl"
-D=data/medical-sample/32
+mkdir -p "$OUT"; write_meta "$OUT" start
 for model in lenet lenet4 cnn7; do
   for attack in dlg idlg cpl; do
     echo "== $attack on $model" >&2
-    "$B" attack --attack "$attack" --model "$model" --images-dir "$D" --count "$COUNT" --json --quiet > "$OUT/$attack-$model.json"
+    "$B" attack --attack "$attack" --model "$model" --images "$D" --count "$COUNT" --json --quiet ${XA[@]+"${XA[@]}"} > "$OUT/$attack-$model.json"
   done
 done
-python3 scripts/experiments/tabulate.py "$OUT"/*.json
+write_meta "$OUT" end
+python3 scripts/experiments/tabulate.py table2 "$OUT"
