@@ -19,7 +19,7 @@ struct AttackCommand: ParsableCommand {
         only to score the final reconstruction. Captured mode (--update FILE): the attacker sees only the \
         update and the model weights; give --image/--label as well to score against the originals. \
         The reported reconstruction is the final iterate (over restarts: the lowest gradient loss), never one \
-        chosen by comparing with the originals. --defense is applied on each client before the update leaves         it; with secagg:clients=K every attacked update is the mean of K clients' updates (each client holds         --batch images), so the attack recovers a batch of K x --batch images and is scored against all of         them (SSIM-maximising matching). --fedavg-steps S attacks a FedAvg weight difference by simulating         the S local steps on the dummy batch. stdout holds JSON only (--json); progress goes to stderr.
+        chosen by comparing with the originals. --defense is applied on each client before the update leaves it; with secagg:clients=K every attacked update is the mean of K clients' updates (each client holds --batch images), so the attack recovers a batch of K x --batch images and is scored against all of them (SSIM-maximising matching). --fedavg-steps S attacks a FedAvg weight difference by simulating the S local steps on the dummy batch. stdout holds JSON only (--json); progress goes to stderr.
         """)
 
     @Option(help: "dlg, idlg, cpl, gradinv or analytic.") var attack: AttackKind
@@ -27,7 +27,7 @@ struct AttackCommand: ParsableCommand {
     @OptionGroup var images: ImageOptions
     @Option(name: [.customLong("images"), .customLong("images-dir")],
             help: "An ImageFolder (one sub-folder per class) to draw --count images from.") var imagesDir: String?
-    @Option(help: "Images drawn from --images-dir, evenly over the classes (seeded).") var count: Int = 6
+    @Option(help: "Images drawn from --images, evenly over the classes (seeded).") var count: Int = 6
     @Option(help: "Images per client update (per attacked update without secure aggregation).") var batch: Int = 1
     @OptionGroup var defence: DefenceOptions
     @OptionGroup var fedavg: FedAvgOptions
@@ -186,7 +186,7 @@ struct AttackCommand: ParsableCommand {
         else {
             if let nt = note { print(nt) }
             if let r = report { print("defence: \(r.label); \(r.updateKind); \(r.clientsPerUpdate) client(s) per update; mean SNR \(String(format: "%.3g", meanSNR(r)))") }
-            for r in rows { print(String(format: "%@  label %d -> %@  SSIM %.4f  MSE %.5f  PSNR %.2f dB  %@  %.2f s", r.image, r.trueLabel, r.recoveredLabel.map(String.init) ?? "-", r.ssim, r.mse, r.psnr, r.success ? "RECOVERED" : "not recovered", r.seconds)) }
+            for r in rows { print(String(format: "%@ label %d -> %@ SSIM %.4f MSE %.5f PSNR %.2f dB %@ %.2f s", r.image, r.trueLabel, r.recoveredLabel.map(String.init) ?? "-", r.ssim, r.mse, r.psnr, r.success ? "RECOVERED" : "not recovered", r.seconds)) }
             print(String(format: "%@ on %@: ASR %.3f, mean SSIM %.4f, mean MSE %.5f, label accuracy %.3f, %.2f s per image (wall %.1f s)", agg.attack, agg.model, agg.asr, agg.meanSSIM, agg.meanMSE, agg.labelAccuracy, agg.secondsPerImage, wall))
         }
     }
