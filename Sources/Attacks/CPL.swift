@@ -6,8 +6,8 @@ import Tensor
 /// (`AttackConfig.defaults(for: .cpl)`): the patterned initialisation (a U[0,1) 16x16 tile repeated over
 /// the image) and the optional early stop once the matching loss falls below a threshold.
 enum CPL {
-    static func run(_ p: AttackProblem, _ c: AttackConfig, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
+    static func run(_ p: AttackProblem, _ c: AttackConfig, _ start: AttackStart?, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
         -> (MatchingOptimisation.Outcome, [Int]) {
-        try IDLG.run(p, c, &rng, progress)
+        try IDLG.run(p, c, start, &rng, progress)
     }
 }

@@ -5,10 +5,12 @@ import Tensor
 /// optimised together by L-BFGS so that their update matches the intercepted one in squared L2;
 /// the soft label is softmax(logits), the recovered label its arg-max.
 enum DLG {
-    static func run(_ p: AttackProblem, _ c: AttackConfig, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
+    static func run(_ p: AttackProblem, _ c: AttackConfig, _ start: AttackStart?, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
         -> (MatchingOptimisation.Outcome, [Int]) {
-        let x0 = initialImages(c.initialization, shape: p.imageShape, rng: &rng)
-        let l0 = Tensor.randn([p.batchSize, p.model.classes], using: &rng)
+        let x0: Tensor
+        if let x = start?.images { x0 = x } else { x0 = initialImages(c.initialization, shape: p.imageShape, rng: &rng) }
+        let l0: Tensor
+        if let l = start?.logits { l0 = l } else { l0 = Tensor.randn([p.batchSize, p.model.classes], using: &rng) }
         let m = GradientMatching(model: p.model, state: p.state, bn: p.bn, target: p.update, distance: .squaredL2,
                                  tvWeight: Float(c.tvWeight), labels: .soft)
         let o = try MatchingOptimisation(matching: m, config: c, progress: progress).lbfgs(x0: x0, logits0: l0)

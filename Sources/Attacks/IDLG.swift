@@ -4,10 +4,10 @@ import Tensor
 /// Improved DLG (Zhao et al. 2020): the label is read from the last layer's gradient first, then only
 /// the images are optimised (L-BFGS, squared L2, N(0, 1) start).
 enum IDLG {
-    static func run(_ p: AttackProblem, _ c: AttackConfig, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
+    static func run(_ p: AttackProblem, _ c: AttackConfig, _ start: AttackStart?, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
         -> (MatchingOptimisation.Outcome, [Int]) {
         let labels = Attack.inferLabels(p)
-        let x0 = initialImages(c.initialization, shape: p.imageShape, rng: &rng)
+        let x0 = start?.images ?? initialImages(c.initialization, shape: p.imageShape, rng: &rng)
         let m = GradientMatching(model: p.model, state: p.state, bn: p.bn, target: p.update, distance: .squaredL2,
                                  tvWeight: Float(c.tvWeight), labels: .known(labels))
         return (try MatchingOptimisation(matching: m, config: c, progress: progress).lbfgs(x0: x0, logits0: nil), labels)

@@ -14,13 +14,17 @@ struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attack",
         abstract: "Run a gradient-leakage attack on real images (or on a captured update) and score it.",
-        discussion: """
-        In-process mode: the update is computed from --image/--images, then attacked; the images are used \
-        only to score the final reconstruction. Captured mode (--update FILE): the attacker sees only the \
-        update and the model weights; give --image/--label as well to score against the originals. \
-        The reported reconstruction is the final iterate (over restarts: the lowest gradient loss), never one \
-        chosen by comparing with the originals. --defense is applied on each client before the update leaves it; with secagg:clients=K every attacked update is the mean of K clients' updates (each client holds --batch images), so the attack recovers a batch of K x --batch images and is scored against all of them (SSIM-maximising matching). --fedavg-steps S attacks a FedAvg weight difference by simulating the S local steps on the dummy batch. stdout holds JSON only (--json); progress goes to stderr.
-        """)
+        discussion: "In-process mode: the update is computed from --image/--images, then attacked; the images are used "
+            + "only to score the final reconstruction. Captured mode (--update FILE): the attacker sees only the "
+            + "update and the model weights; give --image/--label as well to score against the originals. "
+            + "The reported reconstruction is the final iterate (over restarts: the lowest gradient loss), never one "
+            + "chosen by comparing with the originals. --defense is applied on each client before the update "
+            + "leaves it; with secagg:clients=K every attacked update is the mean of K clients' updates (each "
+            + "client holds --batch images), so the attack recovers a batch of K x --batch images and is scored "
+            + "against all of them (SSIM-maximising matching). --fedavg-steps S attacks a FedAvg weight difference "
+            + "by simulating the S local steps on the dummy batch. --start and --trace reproduce and follow a run "
+            + "step by step (scripts/experiments/torch_crosscheck.py writes PyTorch's weights, update and start for "
+            + "it). stdout holds JSON only (--json); progress goes to stderr.")
 
     @Option(help: "dlg, idlg, cpl, gradinv or analytic.") var attack: AttackKind
     @OptionGroup var model: ModelOptions
@@ -36,6 +40,8 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Override the number of restarts (the start with the lowest matching loss is reported).") var restarts: Int?
     @Option(help: "Stop restarting once a start's matching loss is below this.") var satisfiedLoss: Double?
     @Option(help: "Override the initialisation: \(InitScheme.allCases.map(\.rawValue).joined(separator: ", ")).") var initialization: InitScheme?
+    @Option(help: "Start the first restart from this dummy batch (safetensors: 'x' (B,C,H,W) and, for dlg, 'logits' (B,classes)) instead of a random draw, e.g. to reproduce another implementation's run from the same point.") var start: String?
+    @Option(help: "Write the loss after every optimiser step (L-BFGS step, every 10th Adam iteration) here as JSON lines {update, step, loss}; a new start begins again at step 1.") var trace: String?
     @Option(help: "Override the total-variation weight.") var tv: Double?
     @Option(help: "Stop early below this matching loss.") var earlyStop: Double?
     @Option(help: "SSIM at or above which a reconstruction counts as a success.") var threshold: Double = 0.9
@@ -129,13 +135,26 @@ struct AttackCommand: ParsableCommand {
             }
         }
 
+        var given: AttackStart? = nil
+        if let f = start {
+            guard problems.count == 1 else { throw InputError("--start gives one dummy batch, but \(problems.count) updates are attacked") }
+            let stored = try input { try Safetensors.read(f) }
+            guard let x = stored.tensors["x"] else { throw InputError("start \(f) lacks tensor 'x'") }
+            given = AttackStart(images: x.tensor, logits: stored.tensors["logits"]?.tensor)
+            do { try given!.check(for: problems[0].0, kind: attack) } catch let e as AttackStartError { throw InputError("start \(f): \(e.description)") }
+        }
         // Run every update's attack in parallel (one BLAS thread each).
         let progress = ProgressLine(total: problems.count, enabled: !quiet)
+        let tracer = trace.map { _ in TraceLog() }
         let results = try Parallel.map(problems.count, jobs: jobs) { i -> AttackResult in
             let seed = SeededGenerator(seed: model.seed).derived("attack-\(i)").seed
-            return try Attack.run(config, on: problems[i].0, seed: seed) { it, total, loss in progress.update(i, it, total, loss) }
+            return try Attack.run(config, on: problems[i].0, seed: seed, start: given) { it, total, loss in
+                progress.update(i, it, total, loss)
+                tracer?.append(i, it, loss)
+            }
         }
         progress.finish()
+        if let f = trace, let t = tracer { try t.write(to: f) }
         let wall = Date().timeIntervalSince(t0)
 
         var rows: [SampleJSON] = []

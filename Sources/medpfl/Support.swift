@@ -12,6 +12,22 @@ enum PrivateDirectory {
 }
 
 /// One progress line on stderr: samples done, current iteration and loss, ETA.
+/// Per-step losses of running attacks, for `--trace` (JSON lines: update, step, loss).
+final class TraceLog: @unchecked Sendable {
+    let lock = NSLock()
+    var lines: [String] = []
+    func append(_ job: Int, _ step: Int, _ loss: Double) {
+        let l = "{\"update\": \(job), \"step\": \(step), \"loss\": \(loss.isFinite ? String(loss) : "null")}"
+        lock.lock(); lines.append(l); lock.unlock()
+    }
+    func write(to path: String) throws {
+        let text = lines.joined(separator: "\n") + "\n"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw InputError("cannot write the trace to \(path)")
+        }
+    }
+}
+
 final class ProgressLine: @unchecked Sendable {
     let total: Int, enabled: Bool, start = Date()
     let lock = NSLock()

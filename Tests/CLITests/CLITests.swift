@@ -6,6 +6,7 @@ final class CLITests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
     static let golden = root.appendingPathComponent("../shared/golden").standardized
     static let data = root.appendingPathComponent("data/medical-sample/32")
+    static let torchFixture = root.appendingPathComponent("Tests/AttacksTests/Fixtures/torch-idlg-ct693_r00c01")
 
     var binary: URL {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -83,6 +84,12 @@ final class CLITests: XCTestCase {
             (["update", "--model-file", badYAML, "--image", img, "--label", "1", "--out", out], "linear expects 100 input features"),
             (["metrics", "--reference", img, "--candidate", Self.golden.appendingPathComponent("cases.json").path], "cases.json"),
             (["attack", "--attack", "dlg", "--model", "lenet", "--update", "/no/update.safetensors"], "/no/update.safetensors"),
+            (["attack", "--attack", "idlg", "--model", "lenet", "--image", img, "--label", "0",
+              "--start", Self.golden.appendingPathComponent("lenet/weights-train.safetensors").path], "lacks tensor 'x'"),
+            (["attack", "--attack", "dlg", "--model", "lenet", "--image", img, "--label", "0",
+              "--start", Self.torchFixture.appendingPathComponent("start.safetensors").path], "needs dummy label logits"),
+            (["attack", "--attack", "idlg", "--model", "lenet", "--size", "16", "--image", img, "--label", "0",
+              "--start", Self.torchFixture.appendingPathComponent("start.safetensors").path], "shape [1, 3, 32, 32]"),
         ]
         for (args, needle) in cases {
             let r = try run(args)
@@ -117,6 +124,25 @@ final class CLITests: XCTestCase {
         var st = stat(); stat(outDir, &st)
         XCTAssertEqual(st.st_mode & 0o777, 0o700)
         stat(outDir + "/000-reconstruction.png", &st)
+        XCTAssertEqual(st.st_mode & 0o777, 0o600)
+    }
+
+    /// `--start` reproduces PyTorch's run from its own weights, update and dummy start; `--trace` logs each step.
+    func testAttackFromAGivenStartWithTrace() throws {
+        let f = Self.torchFixture
+        let trace = tmp.appendingPathComponent("trace.jsonl").path
+        let r = try run(["attack", "--attack", "idlg", "--model", "lenet", "--weights", f.appendingPathComponent("weights.safetensors").path,
+                         "--update", f.appendingPathComponent("update.safetensors").path, "--start", f.appendingPathComponent("start.safetensors").path,
+                         "--iterations", "2", "--restarts", "1", "--json", "--quiet", "--trace", trace])
+        XCTAssertEqual(r.code, 0, r.err)
+        let torch = try JSONSerialization.jsonObject(with: Data(contentsOf: f.appendingPathComponent("trajectory.json"))) as! [String: Any]
+        let want = torch["step_loss"] as! [Double]
+        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        let losses = try lines.map { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["loss"] as! Double }
+        XCTAssertEqual(losses[0], want[0], accuracy: 2e-5 * want[0])
+        XCTAssertEqual(losses[1], want[1], accuracy: 2e-2 * want[1])
+        var st = stat(); stat(trace, &st)
         XCTAssertEqual(st.st_mode & 0o777, 0o600)
     }
 
