@@ -31,7 +31,7 @@ public enum Attack {
             // Restarts are ranked by the attacker's own objective, never by the original images.
             let better = best.map { b in outcome.loss.isFinite && (!b.0.loss.isFinite || outcome.loss < b.0.loss) } ?? true
             if better { best = (outcome, outcome.relativeLoss, labels) }
-            // Another start only if this one is not good enough (and, on-stall, only if it stalled).
+            // Another start only while no start is good enough (and, on-stall, only if this one stalled).
             if let enough = config.satisfiedLoss, let b = best, b.1 <= enough { break }
             if config.restartPolicy == .onStall && !outcome.stalled { break }
         }

@@ -45,18 +45,26 @@ public struct AttackConfig: Sendable, Codable, Equatable {
     /// With several restarts: a start whose *relative* matching loss (loss / |update|^2 for squared L2,
     /// the loss itself for cosine) is at most this ends the search. nil: never satisfied.
     public var satisfiedLoss: Double? = nil
-    /// When to try another start: `.always` runs all `restarts` (Geiping et al.'s restarts), `.onStall`
-    /// only after a start that stalled (stopped by a tolerance within a quarter of its iteration budget)
-    /// and is not satisfied. nil means `.always`.
+    /// When to try another start (see `RestartPolicy`). nil means `.always`.
     public var restartPolicy: RestartPolicy? = nil
 
-    public enum RestartPolicy: String, Sendable, Codable, CaseIterable { case always, onStall = "on-stall" }
+    /// When another start is tried (up to `restarts`, never judged by the original images).
+    public enum RestartPolicy: String, Sendable, Codable, CaseIterable {
+        /// Every start runs (Geiping et al.'s restarts).
+        case always
+        /// Another start while no start so far is satisfied (relative matching loss <= `satisfiedLoss`).
+        case unsatisfied
+        /// Another start only after an unsatisfied start that stalled (stopped by a tolerance within a
+        /// quarter of its iteration budget): cheaper, misses starts that end high after a long run.
+        case onStall = "on-stall"
+    }
 
     /// Each attack's settings as in its original code, per start. One addition for the L-BFGS attacks
-    /// (DLG, iDLG, CPL): a start that stalls (L-BFGS without line search can jump into saturated
-    /// sigmoids and stop within a few hundred iterations, as PyTorch's own DLG does on 2 of the 12 anchor
-    /// images) is followed by a fresh start, up to 4, judged only by the attacker's matching loss. A single
-    /// start's success depends on the random draw, and an audit must not pass a site on a lucky draw.
+    /// (DLG, iDLG, CPL): a start whose relative matching loss stays above 1e-4 is followed by a fresh one, up
+    /// to 4 starts, judged only by the attacker's matching loss. A single start's success depends on its
+    /// random draw (L-BFGS without line search can jump into saturated sigmoids and stop, as PyTorch's own
+    /// DLG does on 2 of the 12 anchor images; over 10 seeds one start succeeds on 70-78% of the anchor
+    /// images, with PyTorch's draws or medpfl's), and an audit must not pass a site on a lucky draw.
     /// `restarts: 1` gives exactly the original procedure.
     public static func defaults(for kind: AttackKind) -> AttackConfig {
         switch kind {
@@ -64,12 +72,12 @@ public struct AttackConfig: Sendable, Codable, Equatable {
             // Zhu et al. 2019 / Zhao et al. 2020: torch L-BFGS (lr 1, max_iter 20), 300 steps, randn start.
             return AttackConfig(kind: kind, iterations: 300, maxIterPerStep: 20, learningRate: 1, initialization: .randn,
                                 restarts: 4, tvWeight: 0, earlyStopLoss: nil, signedGradients: false,
-                                satisfiedLoss: 1e-4, restartPolicy: .onStall)
+                                satisfiedLoss: 1e-4, restartPolicy: .unsatisfied)
         case .cpl:
             // Wei et al. 2020: label first (iDLG rule), patterned start, L-BFGS 300 steps.
             return AttackConfig(kind: kind, iterations: 300, maxIterPerStep: 20, learningRate: 1, initialization: .patterned,
                                 restarts: 4, tvWeight: 0, earlyStopLoss: nil, signedGradients: false,
-                                satisfiedLoss: 1e-4, restartPolicy: .onStall)
+                                satisfiedLoss: 1e-4, restartPolicy: .unsatisfied)
         case .gradinv:
             // Geiping et al. 2020: cosine + TV 1e-1, Adam lr 0.1 on signed gradients, boxed, MultiStepLR at
             // 3/8, 5/8, 7/8 with gamma 0.1, 4800 iterations (the paper's ResNet setting: 24000 x 8 restarts).

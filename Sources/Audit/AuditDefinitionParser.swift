@@ -196,13 +196,18 @@ public enum AuditDefinitionParser {
             var config = AttackConfig.defaults(for: kind)
             let o = item.child(value, key: key)
             if o.isNull { return AttackEntry(label: key, config: config) }
-            let m = try o.mapping(allowed: ["iterations", "restarts", "init", "tv", "early_stop", "lr", "max_iter", "label"])
+            let m = try o.mapping(allowed: ["iterations", "restarts", "restart_policy", "satisfied_loss", "init", "tv", "early_stop", "lr",
+                                                 "max_iter", "label"])
             for (_, v) in m.entries { _ = note(v) }
             if kind == .analytic, let first = m.entries.first(where: { $0.key != "label" }) {
                 throw first.value.fail("the analytic attack has no iterations or other settings to override")
             }
             if let v = m.optional("iterations") { config.iterations = try v.int(min: 1) }
             if let v = m.optional("restarts") { config.restarts = try v.int(min: 1) }
+            if let v = m.optional("restart_policy") {
+                config.restartPolicy = AttackConfig.RestartPolicy(rawValue: try v.choice(AttackConfig.RestartPolicy.allCases.map(\.rawValue)))!
+            }
+            if let v = m.optional("satisfied_loss") { config.satisfiedLoss = try v.double(where: { $0 > 0 }, "> 0") }
             if let v = m.optional("init") { config.initialization = InitScheme(rawValue: try v.choice(InitScheme.allCases.map(\.rawValue)))! }
             if let v = m.optional("tv") { config.tvWeight = try v.double(where: { $0 >= 0 }, ">= 0") }
             if let v = m.optional("early_stop") { config.earlyStopLoss = try v.double(where: { $0 > 0 }, "> 0") }

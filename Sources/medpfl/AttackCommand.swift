@@ -9,6 +9,7 @@ import Tensor
 
 extension AttackKind: ExpressibleByArgument {}
 extension InitScheme: ExpressibleByArgument {}
+extension AttackConfig.RestartPolicy: ExpressibleByArgument {}
 
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +40,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Override the attack's iterations (L-BFGS steps or Adam iterations).") var iterations: Int?
     @Option(help: "Override the number of restarts (the start with the lowest matching loss is reported).") var restarts: Int?
     @Option(help: "Stop restarting once a start's matching loss is below this.") var satisfiedLoss: Double?
+    @Option(help: "When to try another start: unsatisfied (while no start reached --satisfied-loss; default of dlg, idlg, cpl), on-stall (only after an unsatisfied start that stalled) or always (every one of --restarts).") var restartPolicy: AttackConfig.RestartPolicy?
     @Option(help: "Override the initialisation: \(InitScheme.allCases.map(\.rawValue).joined(separator: ", ")).") var initialization: InitScheme?
     @Option(help: "Start the first restart from this dummy batch (safetensors: 'x' (B,C,H,W) and, for dlg, 'logits' (B,classes)) instead of a random draw, e.g. to reproduce another implementation's run from the same point.") var start: String?
     @Option(help: "Write the loss after every optimiser step (L-BFGS step, every 10th Adam iteration) here as JSON lines {update, step, loss}; a new start begins again at step 1.") var trace: String?
@@ -78,7 +80,8 @@ struct AttackCommand: ParsableCommand {
         if let v = initialization { config.initialization = v }
         if let v = tv { config.tvWeight = v }
         if let v = earlyStop { config.earlyStopLoss = v }
-        if let v = satisfiedLoss { config.satisfiedLoss = v }
+        if let v = satisfiedLoss { guard v > 0 else { throw InputError("--satisfied-loss must be positive") }; config.satisfiedLoss = v }
+        if let v = restartPolicy { config.restartPolicy = v }
         guard batch >= 1 else { throw InputError("--batch must be at least 1") }
 
         // Samples (originals), if any.

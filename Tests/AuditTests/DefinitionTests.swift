@@ -7,7 +7,7 @@ final class DefinitionTests: XCTestCase {
     func testValidFileResolvesDefaultsAndSweeps() throws {
         let f = try AuditFixture()
         let path = try f.write("a.yaml", AuditFixture.yaml(
-            attacks: "  - idlg\n  - cpl: {iterations: 7, init: uniform, label: cpl-uniform}\n  - analytic\n",
+            attacks: "  - idlg\n  - cpl: {iterations: 7, init: uniform, label: cpl-uniform, restart_policy: always, satisfied_loss: 1e-6}\n  - analytic\n",
             defences: "  - none\n  - laplace: {levels: [100, 200]}\n  - {gaussian: {relative: [0.1, 0.5]}}\n  - dp: {clip: 4, sigmas: [0.5, 1]}\n",
             extra: "declared_defence: prune:p=90\n"))
         let d = try AuditDefinitionParser.load(path).definition
@@ -20,6 +20,9 @@ final class DefinitionTests: XCTestCase {
         XCTAssertEqual(d.attacks.map(\.label), ["idlg", "cpl-uniform", "analytic"])
         XCTAssertEqual(d.attacks[1].config.iterations, 7)
         XCTAssertEqual(d.attacks[1].config.initialization, .uniform)
+        XCTAssertEqual(d.attacks[1].config.restartPolicy, .always)
+        XCTAssertEqual(d.attacks[1].config.satisfiedLoss, 1e-6)
+        XCTAssertEqual(d.attacks[0].config.restartPolicy, .unsatisfied, "L-BFGS attacks restart until a start is satisfied by default")
         XCTAssertEqual(d.attacks[0].config.iterations, 300, "attack defaults are the original papers'")
         XCTAssertEqual(d.defences.map(\.description),
                        ["none", "laplace:level=100", "laplace:level=200", "gaussian:relative=0.1", "gaussian:relative=0.5",
@@ -49,6 +52,8 @@ final class DefinitionTests: XCTestCase {
             ("  - laplace:level=100\n", "  - prune:p=120\n", ["defences[1]", "out of range: 'p=120'"]),
             ("  - laplace:level=100\n", "  - {laplace: {levels: []}}\n", ["defences[1].laplace.levels", "empty"]),
             ("name: mlp", "name: alexnet", ["model.name", "'alexnet' is not one of"]),
+            ("  - idlg: {iterations: 2, max_iter: 2}\n", "  - idlg: {restart_policy: sometimes}\n",
+             ["attacks[0].idlg.restart_policy", "'sometimes' is not one of always, unsatisfied, on-stall"]),
         ]
         for (from, to, fragments) in cases {
             let text = AuditFixture.yaml().replacingOccurrences(of: from, with: to)

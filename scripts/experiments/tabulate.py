@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the Markdown tables of docs/RESULTS.md from the JSON the experiment scripts write.
 
-Usage: tabulate.py table2|anchors|gradinv|table3|utility DIR [ANCHORS_DIR]
+Usage: tabulate.py bench|table2|anchors|gradinv|table3|utility DIR [ANCHORS_DIR]
 DIR holds one experiment's JSON (`medpfl attack/train/bench --json` outputs and meta.jsonl);
 ANCHORS_DIR (default /work/shared/anchors) holds the PyTorch reference JSON shown next to our figures.
 """
@@ -129,6 +129,29 @@ def anchors_same_images(d, anchors):
     print("\n" + meta(d))
 
 
+# ---------------------------------------------------------------- one evaluation, side by side
+
+def bench(d, anchors):
+    """medpfl bench (d/medpfl-bench.json) next to PyTorch's microbench.json / invgrad.json in `anchors`."""
+    ours = {(r["model"], r["batch"]): r["medianMs"] for r in load(os.path.join(d, "medpfl-bench.json"))["doubleBackward"]}
+    mb = load(os.path.join(anchors, "microbench.json"))["rows"]
+    pt = {(r["batch"], r["threads"]): r["median_s"] * 1e3 for r in mb if r["variant"] == "backward"}
+    ig = {r["threads"]: r["median_s"] * 1e3 for r in load(os.path.join(anchors, "invgrad.json"))["bench"]}
+    rows = []
+    for b in [1, 4, 8]:
+        if ("lenet", b) in ours and (b, 1) in pt:
+            rows.append([f"lenet, batch {b}", f(ours[("lenet", b)], 3) + " ms", f(pt[(b, 1)], 3) + " ms",
+                         f(pt.get((b, 2), float("nan")), 3) + " ms", f(pt[(b, 1)] / ours[("lenet", b)], 1) + "x",
+                         f(pt.get((b, 2), float("nan")) / ours[("lenet", b)], 1) + "x"])
+    if ("resnet18-cifar", 1) in ours and 1 in ig:
+        o = ours[("resnet18-cifar", 1)]
+        rows.append(["resnet18-cifar, batch 1 (one GradInv iteration)", f(o, 1) + " ms", f(ig[1], 1) + " ms",
+                     f(ig.get(2, float("nan")), 1) + " ms", f(ig[1] / o, 2) + "x", f(ig.get(2, float("nan")) / o, 2) + "x"])
+    print(table(["one double-backward evaluation (median)", "medpfl, 1 thread", "PyTorch, 1 thread", "PyTorch, 2 threads",
+                 "PyTorch 1 thread / medpfl", "PyTorch 2 threads / medpfl"], rows))
+    print("\n" + meta(d))
+
+
 # ---------------------------------------------------------------- Inverting Gradients
 
 def gradinv(d, anchors):
@@ -250,7 +273,7 @@ def utility(d, anchors):
 
 
 if __name__ == "__main__":
-    commands = {"table2": table2, "anchors": anchors_same_images, "gradinv": gradinv, "table3": table3, "utility": utility}
+    commands = {"bench": bench, "table2": table2, "anchors": anchors_same_images, "gradinv": gradinv, "table3": table3, "utility": utility}
     if len(sys.argv) < 3 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](

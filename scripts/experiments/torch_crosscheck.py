@@ -1,4 +1,4 @@
-"""Cross-check medpfl's DLG/iDLG L-BFGS against torch.optim.LBFGS on identical inputs (developer tool).
+"""Cross-check medpfl's DLG/iDLG/CPL L-BFGS against torch.optim.LBFGS on identical inputs (developer tool).
 
 Builds the anchor LeNet (../shared/anchors/dlg.py: every weight and bias U(-0.5, 0.5) after
 torch.manual_seed(seed)), the intercepted gradient of one real image, and the dummy start (randn image,
@@ -6,7 +6,11 @@ randn label logits, drawn in the anchor's order); writes them as safetensors so 
 exactly the same point (`medpfl attack --weights W --update U --start S`), runs torch's attack and records
 every closure value. Needs torch, safetensors, numpy, pillow (not needed by medpfl itself).
 
-Usage: python3 torch_crosscheck.py IMAGE LABEL OUTDIR [--idlg] [--steps 300] [--seed 1234] [--classes 6]
+With --cpl LEVEL it follows ../shared/anchors/defence.py instead (the MedPFL Table III setting): the 4-conv
+LeNet, Laplace(0, 1/LEVEL) noise on every gradient tensor (LEVEL 0: none), the iDLG label from the noisy
+update, the 'patterned' start (rand(3,16,16) tiled 2x2), image-only L-BFGS; the noisy update is written.
+
+Usage: python3 torch_crosscheck.py IMAGE LABEL OUTDIR [--idlg | --cpl LEVEL] [--steps 300] [--seed 1234] [--classes 6]
 (--steps 0: write the inputs only). Tests/AttacksTests/Fixtures/torch-* were made with this script.
 """
 import argparse
@@ -22,12 +26,12 @@ from safetensors.torch import save_file
 
 
 class LeNet(nn.Module):
-    def __init__(self, num_classes):
+    def __init__(self, num_classes, convs=3):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(3, 12, kernel_size=5, padding=2, stride=2), nn.Sigmoid(),
-            nn.Conv2d(12, 12, kernel_size=5, padding=2, stride=2), nn.Sigmoid(),
-            nn.Conv2d(12, 12, kernel_size=5, padding=2, stride=1), nn.Sigmoid())
+        layers = []
+        for i in range(convs):
+            layers += [nn.Conv2d(3 if i == 0 else 12, 12, kernel_size=5, padding=2, stride=2 if i < 2 else 1), nn.Sigmoid()]
+        self.body = nn.Sequential(*layers)
         self.fc = nn.Sequential(nn.Linear(768, num_classes))
 
     def forward(self, x):
@@ -45,71 +49,93 @@ def soft_ce(pred, target):
     return torch.mean(torch.sum(-target * F.log_softmax(pred, dim=-1), 1))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('image')
-    ap.add_argument('label', type=int)
-    ap.add_argument('outdir')
-    ap.add_argument('--idlg', action='store_true')
-    ap.add_argument('--steps', type=int, default=300)
-    ap.add_argument('--seed', type=int, default=1234)
-    ap.add_argument('--classes', type=int, default=6)
-    ap.add_argument('--threads', type=int, default=1)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    os.makedirs(a.outdir, exist_ok=True)
+def make_case(image, label, outdir, attack='dlg', level=0, steps=300, seed=1234, classes=6):
+    """Writes weights/update/start (and, with steps > 0, torch's run as trajectory.json) to outdir.
 
-    net = LeNet(a.classes)
-    torch.manual_seed(a.seed)
+    attack: 'dlg', 'idlg' (anchors/dlg.py) or 'cpl' (anchors/defence.py, Laplace level `level`).
+    Returns the trajectory dict."""
+    os.makedirs(outdir, exist_ok=True)
+    cpl = attack == 'cpl'
+    idlg = attack != 'dlg'
+    net = LeNet(classes, convs=4 if cpl else 3)
+    torch.manual_seed(seed)
     net.apply(weights_init)
-    img = np.asarray(Image.open(a.image).convert('RGB'), dtype=np.uint8).astype(np.float32) / 255.0
+    img = np.asarray(Image.open(image).convert('RGB'), dtype=np.uint8).astype(np.float32) / 255.0
     gt = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).view(1, 3, 32, 32)
-    onehot = torch.zeros(1, a.classes)
-    onehot[0, a.label] = 1.0
+    onehot = torch.zeros(1, classes)
+    onehot[0, label] = 1.0
     target = [g.detach().clone() for g in torch.autograd.grad(soft_ce(net(gt), onehot), net.parameters())]
-    dummy = torch.randn(gt.size()).requires_grad_(True)
+    if cpl:
+        if level > 0:
+            lap = torch.distributions.Laplace(0.0, 1.0 / level)
+            target = [t + lap.sample(t.shape) for t in target]
+        dummy = torch.rand(1, 3, 16, 16).repeat(1, 1, 2, 2).clone().requires_grad_(True)
+    else:
+        dummy = torch.randn(gt.size()).requires_grad_(True)
     logits = torch.randn(onehot.size()).requires_grad_(True)
 
     names = [n for n, _ in net.named_parameters()]
-    save_file({n: p.detach().contiguous() for n, p in net.named_parameters()}, os.path.join(a.outdir, 'weights.safetensors'))
-    save_file({n: g.contiguous() for n, g in zip(names, target)}, os.path.join(a.outdir, 'update.safetensors'),
+    save_file({n: p.detach().contiguous() for n, p in net.named_parameters()}, os.path.join(outdir, 'weights.safetensors'))
+    save_file({n: g.contiguous() for n, g in zip(names, target)}, os.path.join(outdir, 'update.safetensors'),
               metadata={'batch': '1', 'kind': 'fedsgd-gradient', 'clients': '1'})
     start = {'x': dummy.detach().clone()}
-    if not a.idlg:
+    if not idlg:
         start['logits'] = logits.detach().clone()
-    save_file(start, os.path.join(a.outdir, 'start.safetensors'))
+    save_file(start, os.path.join(outdir, 'start.safetensors'))
 
-    if a.idlg:
-        label = int(torch.argmin(torch.sum(target[-2], dim=-1), dim=-1).item())
+    if idlg:
+        inferred = int(torch.argmin(torch.sum(target[-2], dim=-1), dim=-1).item())
         opt = torch.optim.LBFGS([dummy])
     else:
-        label = None
+        inferred = None
         opt = torch.optim.LBFGS([dummy, logits])
     evals = []
 
     def closure():
         opt.zero_grad()
         pred = net(dummy)
-        loss = F.cross_entropy(pred, torch.tensor([label])) if a.idlg else soft_ce(pred, F.softmax(logits, dim=-1))
+        loss = F.cross_entropy(pred, torch.tensor([inferred])) if idlg else soft_ce(pred, F.softmax(logits, dim=-1))
         g = torch.autograd.grad(loss, net.parameters(), create_graph=True)
         diff = sum(((gx - gy) ** 2).sum() for gx, gy in zip(g, target))
         diff.backward()
         evals.append(float(diff.item()))
         return diff
 
-    steps = []
-    for _ in range(a.steps):
+    steps_log = []
+    for _ in range(steps):
         l = opt.step(closure)
         st = opt.state[opt.param_groups[0]['params'][0]]
-        steps.append(dict(loss=float(l.detach()), evals=len(evals), n_iter=int(st['n_iter'])))
-    final = float(closure().item())
-    json.dump(dict(image=os.path.basename(a.image), label=a.label, inferred_label=label, attack='idlg' if a.idlg else 'dlg',
-                   seed=a.seed, step_loss=[s['loss'] for s in steps], step_evals=[s['evals'] for s in steps],
-                   step_iterations=[s['n_iter'] for s in steps], final_loss=final,
-                   recovered_label=None if a.idlg else int(torch.argmax(logits.detach(), dim=-1).item()),
-                   torch=torch.__version__),
-              open(os.path.join(a.outdir, 'trajectory.json'), 'w'))
-    print('final loss %.4g after %d iterations (%d evaluations)' % (final, steps[-1]['n_iter'] if steps else 0, len(evals) - 1))
+        steps_log.append(dict(loss=float(l.detach()), evals=len(evals), n_iter=int(st['n_iter'])))
+    traj = dict(image=os.path.basename(image), label=label, inferred_label=inferred, attack=attack, level=level if cpl else None,
+                seed=seed, torch=torch.__version__)
+    if steps > 0:
+        final = float(closure().item())
+        traj.update(step_loss=[s['loss'] for s in steps_log], step_evals=[s['evals'] for s in steps_log],
+                    step_iterations=[s['n_iter'] for s in steps_log], final_loss=final,
+                    recovered_label=None if idlg else int(torch.argmax(logits.detach(), dim=-1).item()),
+                    reconstruction=dummy.detach()[0].numpy())
+        out = {k: v for k, v in traj.items() if k != 'reconstruction'}
+        json.dump(out, open(os.path.join(outdir, 'trajectory.json'), 'w'))
+    return traj
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('image')
+    ap.add_argument('label', type=int)
+    ap.add_argument('outdir')
+    ap.add_argument('--idlg', action='store_true')
+    ap.add_argument('--cpl', type=int, default=None, metavar='LEVEL', help='CPL on lenet4 under Laplace(1/LEVEL) noise')
+    ap.add_argument('--steps', type=int, default=300)
+    ap.add_argument('--seed', type=int, default=1234)
+    ap.add_argument('--classes', type=int, default=6)
+    ap.add_argument('--threads', type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    attack = 'cpl' if a.cpl is not None else ('idlg' if a.idlg else 'dlg')
+    t = make_case(a.image, a.label, a.outdir, attack, a.cpl or 0, a.steps, a.seed, a.classes)
+    if a.steps > 0:
+        print('final loss %.4g after %d iterations' % (t['final_loss'], t['step_iterations'][-1]))
 
 
 if __name__ == '__main__':
