@@ -29,11 +29,16 @@ public enum Attack {
             iterations += outcome.iterations
             evaluations += outcome.evaluations
             // Restarts are ranked by the attacker's own objective, never by the original images.
+            let previous = best?.0.loss
             let better = best.map { b in outcome.loss.isFinite && (!b.0.loss.isFinite || outcome.loss < b.0.loss) } ?? true
             if better { best = (outcome, outcome.relativeLoss, labels) }
             // Another start only while no start is good enough (and, on-stall, only if this one stalled).
             if let enough = config.satisfiedLoss, let b = best, b.1 <= enough { break }
             if config.restartPolicy == .onStall && !outcome.stalled { break }
+            // unsatisfied: two starts that end within 10% of each other found the loss's floor (the update's
+            // noise, not the draw), which further starts would only find again.
+            if config.restartPolicy == .unsatisfied, let p = previous, p.isFinite, outcome.loss.isFinite,
+               Swift.abs(outcome.loss - p) <= 0.1 * p { break }
         }
         let (o, _, labels) = best!
         return AttackResult(kind: config.kind, applicable: true, note: nil, images: GradMode.withoutGrad { o.x.detached().clamp(min: 0, max: 1) },

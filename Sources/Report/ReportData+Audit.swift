@@ -139,11 +139,28 @@ enum AuditAdapter {
             if c.tvWeight > 0 { how += ", total variation \(g(c.tvWeight))" }
         }
         if c.kind != .analytic {
-            how += ", \(c.restarts) restart\(c.restarts == 1 ? "" : "s") (the one with the lowest gradient loss is kept)"
+            how += ", " + Self.startsInWords(c)
             if let s = c.earlyStopLoss { how += ", early stop below loss \(g(s))" }
         }
         let name = e.label == c.kind.rawValue ? paper : "\(e.label): \(paper)"
         return ReportData.Attack(id: e.label, name: name, configuration: how)
+    }
+
+    /// How many starts an attack makes and when, e.g. "up to 4 starts (another while no start's relative
+    /// matching loss is at most 0.0001); the start with the lowest gradient loss is kept".
+    static func startsInWords(_ c: AttackConfig) -> String {
+        if c.restarts <= 1 { return "1 start" }
+        let policy = c.restartPolicy ?? .always
+        let kept = "the start with the lowest gradient loss is kept"
+        let enough = c.satisfiedLoss.map { "relative matching loss is at most \(Self.g($0))" }
+        switch policy {
+        case .always:
+            return "\(c.restarts) starts\(enough.map { " (fewer once one's \($0))" } ?? ""); \(kept)"
+        case .unsatisfied:
+            return "up to \(c.restarts) starts (another while no start's \(enough ?? "loss is satisfactory"))); \(kept)"
+        case .onStall:
+            return "up to \(c.restarts) starts (another only after a start that stalled\(enough.map { " and whose \($0) is not reached" } ?? "")); \(kept)"
+        }
     }
 
     /// One report row per attack x setting of an assessment, with means over the recorded trials.

@@ -68,6 +68,30 @@ final class AttackTests: XCTestCase {
         }
     }
 
+    /// The default restart rule of the L-BFGS attacks: under noise, two starts that end at the same loss floor
+    /// end the search (more starts would find it again); `.always` runs every start.
+    func testRestartRuleStopsAtALossFloor() throws {
+        let model = try ModelZoo.make("lenet", classes: 6)
+        let state = model.initialState(seed: 1234)
+        let clean = problem(model, state, try image(Self.files[0].0), [Self.files[0].1])
+        var rng = SeededGenerator(seed: 3)
+        let noise = clean.update.tensors.map { $0 + Tensor.randn($0.shape, using: &rng) * 0.05 }
+        let noisy = AttackProblem(model: model, state: state, bn: .train, update: noise, batchSize: 1)
+        var config = AttackConfig.defaults(for: .idlg)
+        XCTAssertEqual(config.restartPolicy, .unsatisfied)
+        config.iterations = 40
+        func starts(_ c: AttackConfig) throws -> Int {
+            var n = 0
+            _ = try Attack.run(c, on: noisy, seed: 5) { it, _, _ in if it == 1 { n += 1 } }
+            return n
+        }
+        XCTAssertEqual(try starts(config), 2)
+        config.restartPolicy = .always
+        XCTAssertEqual(try starts(config), 4)
+        config.restartPolicy = .onStall
+        XCTAssertEqual(try starts(config), 1, "a start that used its budget is not a stall")
+    }
+
     /// The attacker side alone: an update written to disk, read back, attacked without the image.
     func testCapturedUpdateIsAttackedWithoutTheImages() throws {
         let model = try ModelZoo.make("lenet", classes: 6)
