@@ -64,13 +64,14 @@ struct MatchingOptimisation {
                        stalled: opt.iterations * 4 < budget, relativeLoss: relative(Double(final)))
     }
 
-    /// Adam (optionally on signed gradients) with MultiStepLR at 3/8, 5/8, 7/8 and a [0, 1] box.
+    /// Adam (optionally on signed gradients) with inversefed's MultiStepLR (milestones n // 2.667, n // 1.6,
+    /// n // 1.142: about 3/8, 5/8, 7/8) and a [0, 1] box applied after every step. As in inversefed, the start
+    /// itself is not clamped: the first gradient is taken at the raw randn draw.
     func adam(x0: Tensor) throws -> Outcome {
         let n = config.iterations
-        let milestones = [3 * n / 8, 5 * n / 8, 7 * n / 8]
         let options = AdamOptions(lr: config.learningRate, signedGradients: config.signedGradients,
-                                  schedule: MultiStepLR(milestones: milestones, gamma: 0.1), box: [.unit()])
-        let opt = Adam<Float>(parameters: x0.scalars.map { min(max($0, 0), 1) }, options: options)
+                                  schedule: .invertingGradients(maxIterations: n), box: [.unit()])
+        let opt = Adam<Float>(parameters: x0.scalars, options: options)
         let f = objective(x0.shape, nil)
         var loss = Double.nan
         for it in 0..<n {

@@ -119,6 +119,38 @@ def make_case(image, label, outdir, attack='dlg', level=0, steps=300, seed=1234,
     return traj
 
 
+def make_gradinv_case(image, label, outdir, iters=1000, seed=1234, classes=6, anchors='../shared/anchors', run=True):
+    """Inverting Gradients as ../shared/anchors/invgrad.py runs it (its model and attack are imported from
+    there): ResNet-18 (CIFAR stem, BN eval), cosine + TV 1e-4, signed Adam, `iters` iterations. Writes its
+    weights (keys renamed to torchvision's layerN.*), the update and the randn start; with run=True also
+    torch's loss per iteration and final image metrics to trajectory.json."""
+    import sys
+    sys.path.insert(0, os.path.abspath(anchors))
+    import invgrad
+    os.makedirs(outdir, exist_ok=True)
+    img = np.asarray(Image.open(image).convert('RGB'), dtype=np.uint8).astype(np.float32) / 255.0
+    gt = np.ascontiguousarray(img.transpose(2, 0, 1))
+    atk = invgrad.Attack(gt, label, classes, seed, iters=iters, tv=1e-4, lr=0.1)
+
+    def key(k):
+        if k.startswith('layers.'):
+            _, i, rest = k.split('.', 2)
+            return 'layer%d.%s' % (int(i) + 1, rest)
+        return k
+    state = {key(k): v.detach().contiguous() for k, v in atk.model.state_dict().items()}
+    save_file(state, os.path.join(outdir, 'weights.safetensors'))
+    names = [key(n) for n, _ in atk.model.named_parameters()]
+    save_file({n: g.contiguous() for n, g in zip(names, atk.input_gradient)}, os.path.join(outdir, 'update.safetensors'),
+              metadata={'batch': '1', 'kind': 'fedsgd-gradient', 'clients': '1'})
+    save_file({'x': atk.x_init.contiguous()}, os.path.join(outdir, 'start.safetensors'))
+    traj = dict(image=os.path.basename(image), label=label, attack='gradinv', iterations=iters, seed=seed)
+    if run:
+        traj['loss'] = [atk.step() for _ in range(iters)]
+        traj.update(invgrad.common.image_metrics(gt, atk.image01()))
+        json.dump(traj, open(os.path.join(outdir, 'trajectory.json'), 'w'))
+    return traj
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('image')
@@ -126,12 +158,18 @@ def main():
     ap.add_argument('outdir')
     ap.add_argument('--idlg', action='store_true')
     ap.add_argument('--cpl', type=int, default=None, metavar='LEVEL', help='CPL on lenet4 under Laplace(1/LEVEL) noise')
+    ap.add_argument('--gradinv', default=None, metavar='ANCHORS', help='Inverting Gradients as ANCHORS/invgrad.py (steps = iterations)')
     ap.add_argument('--steps', type=int, default=300)
     ap.add_argument('--seed', type=int, default=1234)
     ap.add_argument('--classes', type=int, default=6)
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.gradinv:
+        t = make_gradinv_case(a.image, a.label, a.outdir, a.steps, a.seed, a.classes, a.gradinv, run=a.steps > 0)
+        if a.steps > 0:
+            print('final loss %.4g, SSIM %.4f' % (t['loss'][-1], t['ssim_gaussian']))
+        return
     attack = 'cpl' if a.cpl is not None else ('idlg' if a.idlg else 'dlg')
     t = make_case(a.image, a.label, a.outdir, attack, a.cpl or 0, a.steps, a.seed, a.classes)
     if a.steps > 0:
