@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "FederatedTests", dependencies: ["Federated"], exclude: ["Fixtures"]),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Imaging"], exclude: ["Fixtures"], swiftSettings: fastMath),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Attacks"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["medpfl"]),
     ],
     swiftLanguageModes: [.v5]

@@ -157,7 +157,8 @@ enum AuditAdapter {
         case .always:
             return "\(c.restarts) starts\(enough.map { " (fewer once one's \($0))" } ?? ""); \(kept)"
         case .unsatisfied:
-            return "up to \(c.restarts) starts (another while no start's \(enough ?? "loss is satisfactory"))); \(kept)"
+            return "up to \(c.restarts) starts (another while no start's \(enough ?? "loss is satisfactory") and no two "
+                + "starts ended within 10% of each other); \(kept)"
         case .onStall:
             return "up to \(c.restarts) starts (another only after a start that stalled\(enough.map { " and whose \($0) is not reached" } ?? "")); \(kept)"
         }
