@@ -4,14 +4,17 @@ import Foundation
 /// One BLAS thread per process thread: medpfl parallelises independent trials instead
 /// (see ../shared/notes/swift-numerics.md: two OpenBLAS threads do not help small shapes).
 public enum BLAS {
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// OpenBLAS's thread count for this process (after the default of one thread, `Engine.configureNumerics`).
+    public static func setThreads(_ n: Int) { Engine.configureNumerics(); openblas_set_num_threads(Int32(n)) }
 
     /// sum a[i] * b[i] of Float vectors, accumulated in Double (cblas_dsdot).
     @inline(__always) public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Double {
-        cblas_dsdot(Int32(count), a, 1, b, 1)
+        Engine.configureNumerics()
+        return cblas_dsdot(Int32(count), a, 1, b, 1)
     }
     /// y += alpha * x on Float vectors (cblas_saxpy).
     @inline(__always) public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        Engine.configureNumerics()
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
     }
 }
@@ -20,6 +23,7 @@ public enum BLAS {
 @inline(__always)
 func sgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int,
            _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, beta: Float = 0) {
+    Engine.configureNumerics()
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), 1, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
                 beta, c, Int32(n))
