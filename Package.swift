@@ -46,15 +46,18 @@ let package = Package(
         .target(name: "Federated", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
         // 4. Reconstruction quality: MSE, PSNR, SSIM, matching.
         .target(name: "Metrics", dependencies: ["Tensor"], swiftSettings: fastMath),
-        // 4. Optimisers and the gradient-leakage attacks.
-        .target(name: "Attacks", dependencies: ["Federated", "Metrics"], swiftSettings: fastMath),
-        // 5. Audit definitions, runner, SQLite audit log.
-        .target(name: "Audit", dependencies: ["Attacks", .product(name: "GRDB", package: "GRDB.swift"),
+        // 4. Optimisers and the gradient-leakage attacks. They see only what an attacker holds: no target
+        //    below them carries the original images' scores, and Metrics is not among their dependencies.
+        .target(name: "Attacks", dependencies: ["Federated"], swiftSettings: fastMath),
+        // 5. Scoring a finished attack against the original images (the ground truth lives above the attacks).
+        .target(name: "Evaluation", dependencies: ["Attacks", "Metrics", "Imaging"], swiftSettings: fastMath),
+        // 6. Audit definitions, runner, SQLite audit log.
+        .target(name: "Audit", dependencies: ["Evaluation", .product(name: "GRDB", package: "GRDB.swift"),
                                               .product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
-        // 6. Markdown/HTML risk reports.
+        // 7. Markdown/HTML risk reports.
         .target(name: "Report", dependencies: ["Audit", "CCmark", .product(name: "Mustache", package: "swift-mustache")],
                 swiftSettings: fastMath),
-        // 7. The command-line tool.
+        // 8. The command-line tool.
         .executableTarget(name: "medpfl", dependencies: ["Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
 
@@ -63,8 +66,8 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FederatedTests", dependencies: ["Federated"], exclude: ["Fixtures"]),
-        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Imaging"], exclude: ["Fixtures"], swiftSettings: fastMath),
-        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
+        .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Evaluation", "Imaging"], exclude: ["Fixtures"], swiftSettings: fastMath),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Evaluation", "Metrics"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Attacks"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["medpfl"]),
     ],

@@ -8,42 +8,9 @@ public enum Attack {
     ///   their own from `seed`), e.g. to continue from, or reproduce, another implementation's run.
     public static func run(_ config: AttackConfig, on problem: AttackProblem, seed: UInt64, start: AttackStart? = nil,
                            progress: AttackProgress? = nil) throws -> AttackResult {
-        let t0 = Date()
-        var rng = SeededGenerator(seed: seed)
-        var best: (MatchingOptimisation.Outcome, Double, [Int])? = nil
-        var iterations = 0, evaluations = 0
-        if config.kind == .analytic {
-            return try AnalyticAttack.run(problem, started: t0)
-        }
+        let method = config.kind.method
         if let s = start { try s.check(for: problem, kind: config.kind) }
-        for r in 0..<max(1, config.restarts) {
-            let (outcome, labels): (MatchingOptimisation.Outcome, [Int])
-            let s = r == 0 ? start : nil
-            switch config.kind {
-            case .dlg: (outcome, labels) = try DLG.run(problem, config, s, &rng, progress)
-            case .idlg: (outcome, labels) = try IDLG.run(problem, config, s, &rng, progress)
-            case .cpl: (outcome, labels) = try CPL.run(problem, config, s, &rng, progress)
-            case .gradinv: (outcome, labels) = try GradInv.run(problem, config, s, &rng, progress)
-            case .analytic: fatalError("handled above")
-            }
-            iterations += outcome.iterations
-            evaluations += outcome.evaluations
-            // Restarts are ranked by the attacker's own objective, never by the original images.
-            let previous = best?.0.loss
-            let better = best.map { b in outcome.loss.isFinite && (!b.0.loss.isFinite || outcome.loss < b.0.loss) } ?? true
-            if better { best = (outcome, outcome.relativeLoss, labels) }
-            // Another start only while no start is good enough (and, on-stall, only if this one stalled).
-            if let enough = config.satisfiedLoss, let b = best, b.1 <= enough { break }
-            if config.restartPolicy == .onStall && !outcome.stalled { break }
-            // unsatisfied: two starts that end within 10% of each other found the loss's floor (the update's
-            // noise, not the draw), which further starts would only find again.
-            if config.restartPolicy == .unsatisfied, let p = previous, p.isFinite, outcome.loss.isFinite,
-               Swift.abs(outcome.loss - p) <= 0.1 * p { break }
-        }
-        let (o, _, labels) = best!
-        return AttackResult(kind: config.kind, applicable: true, note: nil, images: GradMode.withoutGrad { o.x.detached().clamp(min: 0, max: 1) },
-                            labels: labels, iterations: iterations, evaluations: evaluations, finalLoss: o.loss,
-                            seconds: Date().timeIntervalSince(t0))
+        return try method.run(config, on: problem, seed: seed, start: start, progress: progress)
     }
 
     /// The label the iDLG rule reads from an update.
@@ -67,8 +34,8 @@ public struct AttackStart: @unchecked Sendable {
         guard images.shape == p.imageShape else {
             throw AttackStartError("start images have shape \(images.shape), the attack needs \(p.imageShape)")
         }
-        if kind == .dlg {
-            guard let l = logits else { throw AttackStartError("a DLG start needs dummy label logits") }
+        if kind.method.optimisesLabels {
+            guard let l = logits else { throw AttackStartError("a \(kind.method.displayName) start needs dummy label logits") }
             let want = [p.batchSize, p.model.classes]
             guard l.shape == want else { throw AttackStartError("start logits have shape \(l.shape), the attack needs \(want)") }
         }

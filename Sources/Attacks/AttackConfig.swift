@@ -3,11 +3,6 @@ import Foundation
 import NN
 import Tensor
 
-/// The attacks medpfl runs. Each is a short file on the shared `GradientMatching` core.
-public enum AttackKind: String, Sendable, Codable, CaseIterable {
-    case dlg, idlg, cpl, gradinv, analytic
-}
-
 /// How the dummy images start.
 public enum InitScheme: String, Sendable, Codable, CaseIterable {
     /// N(0, 1) per pixel (DLG, iDLG, Inverting Gradients).
@@ -47,6 +42,8 @@ public struct AttackConfig: Sendable, Codable, Equatable {
     public var satisfiedLoss: Double? = nil
     /// When to try another start (see `RestartPolicy`). nil means `.always`.
     public var restartPolicy: RestartPolicy? = nil
+    /// Settings of one attack only (its own `AttackParameter`s), by key, as text; nil when it has none.
+    public var extras: [String: String]? = nil
 
     /// When another start is tried (up to `restarts`, never judged by the original images).
     public enum RestartPolicy: String, Sendable, Codable, CaseIterable {
@@ -61,37 +58,22 @@ public struct AttackConfig: Sendable, Codable, Equatable {
         case onStall = "on-stall"
     }
 
-    /// Each attack's settings as in its original code, per start. One addition for the L-BFGS attacks
-    /// (DLG, iDLG, CPL): a start whose relative matching loss (loss / |update|^2) stays above 1e-6 is
-    /// followed by a fresh one, up to 4 starts, judged only by the attacker's matching loss. (Over 240
+    /// Each attack's settings as in its original code, per start (`AttackMethod.defaults`).
+    public static func defaults(for kind: AttackKind) -> AttackConfig { kind.method.defaults }
+
+    /// The L-BFGS attacks' settings (DLG, iDLG, CPL): torch L-BFGS (lr 1, max_iter 20), 300 steps. One
+    /// addition to the original code: a start whose relative matching loss (loss / |update|^2) stays above
+    /// 1e-6 is followed by a fresh one, up to 4 starts, judged only by the attacker's matching loss. (Over 240
     /// single-start DLG/iDLG runs on the anchor images, every success ended at most at 3.1e-7 and every
     /// failure with SSIM below 0.5 at 8.1e-5 or more: scripts/experiments/torch_crosscheck_suite.py.)
-    /// A single start's success depends on its random draw (L-BFGS without line search can jump into saturated sigmoids and stop, as PyTorch's own
-    /// DLG does on 2 of the 12 anchor images; over 10 seeds one start succeeds on 70-78% of the anchor
-    /// images, with PyTorch's draws or medpfl's), and an audit must not pass a site on a lucky draw.
-    /// `restarts: 1` gives exactly the original procedure.
-    public static func defaults(for kind: AttackKind) -> AttackConfig {
-        switch kind {
-        case .dlg, .idlg:
-            // Zhu et al. 2019 / Zhao et al. 2020: torch L-BFGS (lr 1, max_iter 20), 300 steps, randn start.
-            return AttackConfig(kind: kind, iterations: 300, maxIterPerStep: 20, learningRate: 1, initialization: .randn,
-                                restarts: 4, tvWeight: 0, earlyStopLoss: nil, signedGradients: false,
-                                satisfiedLoss: 1e-6, restartPolicy: .unsatisfied)
-        case .cpl:
-            // Wei et al. 2020: label first (iDLG rule), patterned start, L-BFGS 300 steps.
-            return AttackConfig(kind: kind, iterations: 300, maxIterPerStep: 20, learningRate: 1, initialization: .patterned,
-                                restarts: 4, tvWeight: 0, earlyStopLoss: nil, signedGradients: false,
-                                satisfiedLoss: 1e-6, restartPolicy: .unsatisfied)
-        case .gradinv:
-            // Geiping et al. 2020: cosine + TV 1e-1, Adam lr 0.1 on signed gradients, boxed after each step,
-            // MultiStepLR at n // 2.667, n // 1.6, n // 1.142 (~3/8, 5/8, 7/8) with gamma 0.1, 4800 iterations
-            // (the paper's ResNet setting: 24000 x 8 restarts).
-            return AttackConfig(kind: kind, iterations: 4800, maxIterPerStep: 1, learningRate: 0.1, initialization: .randn,
-                                restarts: 1, tvWeight: 0.1, earlyStopLoss: nil, signedGradients: true)
-        case .analytic:
-            return AttackConfig(kind: kind, iterations: 0, maxIterPerStep: 0, learningRate: 0, initialization: .zeros,
-                                restarts: 1, tvWeight: 0, earlyStopLoss: nil, signedGradients: false)
-        }
+    /// A single start's success depends on its random draw (L-BFGS without line search can jump into
+    /// saturated sigmoids and stop, as PyTorch's own DLG does on 2 of the 12 anchor images; over 10 seeds one
+    /// start succeeds on 70-78% of the anchor images, with PyTorch's draws or medpfl's), and an audit must not
+    /// pass a site on a lucky draw. `restarts: 1` gives exactly the original procedure.
+    static func lbfgs(_ kind: String, initialization: InitScheme) -> AttackConfig {
+        AttackConfig(kind: AttackKind(registered: kind), iterations: 300, maxIterPerStep: 20, learningRate: 1, initialization: initialization,
+                     restarts: 4, tvWeight: 0, earlyStopLoss: nil, signedGradients: false,
+                     satisfiedLoss: 1e-6, restartPolicy: .unsatisfied)
     }
 }
 

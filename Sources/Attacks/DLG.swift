@@ -4,8 +4,19 @@ import Tensor
 /// Deep Leakage from Gradients (Zhu et al. 2019): dummy images and dummy label logits, both N(0, 1),
 /// optimised together by L-BFGS so that their update matches the intercepted one in squared L2;
 /// the soft label is softmax(logits), the recovered label its arg-max.
-enum DLG {
-    static func run(_ p: AttackProblem, _ c: AttackConfig, _ start: AttackStart?, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
+enum DLG: OptimisationAttack {
+    static let key = "dlg"
+    static let displayName = "DLG"
+    static let citation = "Zhu et al. 2019, Deep Leakage from Gradients, NeurIPS"
+    static let threatModel = ThreatModel.honestButCurious
+    static let optimiser = MatchingOptimiser.lbfgs
+    static let optimisesLabels = true
+    /// Zhu et al.'s code: torch L-BFGS (lr 1, max_iter 20), 300 steps, randn start (plus the restart rule).
+    static var defaults: AttackConfig { AttackConfig.lbfgs(key, initialization: .randn) }
+    static let parameters: [AttackParameter] = [.iterations("L-BFGS steps."), .maxIter, .learningRate, .initialization,
+                                                .totalVariation, .earlyStop] + AttackParameter.starts
+
+    static func runStart(_ p: AttackProblem, _ c: AttackConfig, _ start: AttackStart?, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
         -> (MatchingOptimisation.Outcome, [Int]) {
         let x0: Tensor
         if let x = start?.images { x0 = x } else { x0 = initialImages(c.initialization, shape: p.imageShape, rng: &rng) }

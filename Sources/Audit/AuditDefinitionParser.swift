@@ -182,7 +182,7 @@ public enum AuditDefinitionParser {
         }
 
         mutating func attack(_ item: YAMLNode) throws -> AttackEntry {
-            let kinds = AttackKind.allCases.map(\.rawValue)
+            let kinds = AttackRegistry.keys
             if case .scalar = item.node {
                 let k = AttackKind(rawValue: try item.choice(kinds))!
                 return AttackEntry(label: k.rawValue, config: .defaults(for: k))
@@ -193,26 +193,27 @@ public enum AuditDefinitionParser {
             guard let kind = AttackKind(rawValue: key) else {
                 throw DefinitionError(file: item.file, line: item.line, keyPath: item.path, message: "unknown attack '\(key)'; known: \(kinds.joined(separator: ", "))")
             }
-            var config = AttackConfig.defaults(for: kind)
+            let method = kind.method
+            var config = method.defaults
             let o = item.child(value, key: key)
             if o.isNull { return AttackEntry(label: key, config: config) }
-            let m = try o.mapping(allowed: ["iterations", "restarts", "restart_policy", "satisfied_loss", "init", "tv", "early_stop", "lr",
-                                                 "max_iter", "label"])
+            // The keys each attack takes come from its registry entry (AttackMethod.parameters).
+            if method.parameters.isEmpty, case let .mapping(given) = o.node,
+               let (k, v) = given.first(where: { $0.key.string != "label" }) {
+                throw o.child(v, key: k.string ?? "?").fail("the \(key) attack takes no settings (no iterations or other overrides)")
+            }
+            let m = try o.mapping(allowed: method.parameters.map(\.key) + ["label"])
             for (_, v) in m.entries { _ = note(v) }
-            if kind == .analytic, let first = m.entries.first(where: { $0.key != "label" }) {
-                throw first.value.fail("the analytic attack has no iterations or other settings to override")
+            for p in method.parameters {
+                guard let v = m.optional(p.key) else { continue }
+                let value: AttackParameter.Value
+                switch p.type {
+                case .integer(let lo): value = .integer(try v.int(min: lo))
+                case .number: value = .number(try v.double())
+                case .choice(let words): value = .word(try v.choice(words))
+                }
+                do { try p.set(value, in: &config) } catch let e as AttackParameterError { throw v.fail(e.description) }
             }
-            if let v = m.optional("iterations") { config.iterations = try v.int(min: 1) }
-            if let v = m.optional("restarts") { config.restarts = try v.int(min: 1) }
-            if let v = m.optional("restart_policy") {
-                config.restartPolicy = AttackConfig.RestartPolicy(rawValue: try v.choice(AttackConfig.RestartPolicy.allCases.map(\.rawValue)))!
-            }
-            if let v = m.optional("satisfied_loss") { config.satisfiedLoss = try v.double(where: { $0 > 0 }, "> 0") }
-            if let v = m.optional("init") { config.initialization = InitScheme(rawValue: try v.choice(InitScheme.allCases.map(\.rawValue)))! }
-            if let v = m.optional("tv") { config.tvWeight = try v.double(where: { $0 >= 0 }, ">= 0") }
-            if let v = m.optional("early_stop") { config.earlyStopLoss = try v.double(where: { $0 > 0 }, "> 0") }
-            if let v = m.optional("lr") { config.learningRate = try v.double(where: { $0 > 0 }, "> 0") }
-            if let v = m.optional("max_iter") { config.maxIterPerStep = try v.int(min: 1) }
             let label = try m.optional("label")?.string() ?? key
             guard label.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
                 throw try m.required("label").fail("use letters, digits, '-', '_' or '.' only (it becomes part of trial keys)")

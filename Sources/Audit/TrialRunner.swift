@@ -1,4 +1,5 @@
 import Attacks
+import Evaluation
 import Federated
 import Foundation
 import Imaging
@@ -34,6 +35,13 @@ public struct TrialOutcome: Sendable {
     public let iterations: Int
     public let finalLoss: Double
     public let seconds: Double
+
+    /// The trial's statistics (`CellStatistics`: the one definition of every per-cell figure).
+    public var statistics: CellStatistics {
+        var c = CellStatistics()
+        for im in images { c.add(im.score, labelRecovered: im.recoveredLabel == im.trueLabel, labelInferred: im.recoveredLabel != nil) }
+        return c
+    }
 
     /// The recovered label of each image (nil where the attack recovered none), in original order.
     public var recoveredLabels: [Int?] { images.sorted { $0.original < $1.original }.map(\.recoveredLabel) }

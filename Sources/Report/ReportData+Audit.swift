@@ -1,5 +1,6 @@
 import Attacks
 import Audit
+import Evaluation
 import Foundation
 
 extension ReportData {
@@ -117,52 +118,13 @@ enum AuditAdapter {
     }
 
     static func attack(_ e: AttackEntry) -> ReportData.Attack {
-        let c = e.config
-        let paper: String
-        var how: String
-        switch c.kind {
-        case .dlg: paper = "DLG (Zhu et al. 2019)"
-        case .idlg: paper = "iDLG (Zhao et al. 2020)"
-        case .cpl: paper = "CPL (Wei et al. 2020)"
-        case .gradinv: paper = "Inverting Gradients (Geiping et al. 2020)"
-        case .analytic: paper = "Analytic recovery (Phong et al. 2018)"
-        }
-        switch c.kind {
-        case .analytic:
-            how = "exact, in closed form from the gradients of a fully connected first layer (batch of one)"
-        case .gradinv:
-            how = "Adam\(c.signedGradients ? " on signed gradients" : ""), \(c.iterations) iterations, learning rate \(g(c.learningRate)), "
-            how += "cosine gradient distance with total variation \(g(c.tvWeight)), \(c.initialization.rawValue) start"
-        default:
-            how = "L-BFGS, \(c.iterations) steps of up to \(c.maxIterPerStep) iterations, learning rate \(g(c.learningRate)), "
-            how += "\(c.initialization.rawValue) start"
-            if c.tvWeight > 0 { how += ", total variation \(g(c.tvWeight))" }
-        }
-        if c.kind != .analytic {
-            how += ", " + Self.startsInWords(c)
-            if let s = c.earlyStopLoss { how += ", early stop below loss \(g(s))" }
-        }
-        let name = e.label == c.kind.rawValue ? paper : "\(e.label): \(paper)"
-        return ReportData.Attack(id: e.label, name: name, configuration: how)
+        let m = e.config.kind.method
+        let name = e.label == m.key ? m.nameWithCitation : "\(e.label): \(m.nameWithCitation)"
+        return ReportData.Attack(id: e.label, name: name, configuration: m.describe(e.config))
     }
 
-    /// How many starts an attack makes and when, e.g. "up to 4 starts (another while no start's relative
-    /// matching loss is at most 0.0001); the start with the lowest gradient loss is kept".
-    static func startsInWords(_ c: AttackConfig) -> String {
-        if c.restarts <= 1 { return "1 start" }
-        let policy = c.restartPolicy ?? .always
-        let kept = "the start with the lowest gradient loss is kept"
-        let enough = c.satisfiedLoss.map { "relative matching loss is at most \(Self.g($0))" }
-        switch policy {
-        case .always:
-            return "\(c.restarts) starts\(enough.map { " (fewer once one's \($0))" } ?? ""); \(kept)"
-        case .unsatisfied:
-            return "up to \(c.restarts) starts (another while no start's \(enough ?? "loss is satisfactory") and no two "
-                + "starts ended within 10% of each other); \(kept)"
-        case .onStall:
-            return "up to \(c.restarts) starts (another only after a start that stalled\(enough.map { " and whose \($0) is not reached" } ?? "")); \(kept)"
-        }
-    }
+    /// How many starts an attack makes and when (`RestartRule.inWords`).
+    static func startsInWords(_ c: AttackConfig) -> String { RestartRule.inWords(c) }
 
     /// One report row per attack x setting of an assessment, with means over the recorded trials.
     static func rows(_ risk: RiskReport, _ trials: [TrialRecord]) -> [ReportData.Row] {
@@ -173,20 +135,13 @@ enum AuditAdapter {
             for a in s.attacks {
                 let cell = byCell[s.defence + "\u{0}" + a.attack] ?? []
                 guard !cell.isEmpty else { continue }
-                let used = cell.filter(\.applicable)
-                let images = used.reduce(0) { $0 + $1.images }
-                let weight = Double(max(images, 1))
-                let mse = used.reduce(0.0) { $0 + ($1.mse ?? 0) * Double($1.images) } / weight
-                let psnrs = used.compactMap(\.psnr)
-                let psnr = psnrs.isEmpty ? nil : psnrs.reduce(0, +) / Double(psnrs.count)
-                let infersLabels = used.contains { $0.recoveredLabels.contains { $0 != nil } }
-                let allImages = cell.reduce(0) { $0 + $1.images }
+                // Every figure comes from the one aggregation (CellStatistics) the risk model used.
+                let stats = a.statistics ?? CellStatistics.sum(cell.map { TrialSummary($0).statistics })
                 rows.append(ReportData.Row(
                     attack: a.attack, setting: s.defence, images: max(a.images, 1), asr: a.asr, meanSSIM: a.meanSSIM,
-                    maxSSIM: a.maxSSIM, meanMSE: mse, meanPSNR: psnr.flatMap { $0.isFinite ? $0 : nil },
-                    labelLeakage: infersLabels ? a.labelLeakage : nil,
-                    secondsPerImage: cell.reduce(0) { $0 + $1.seconds } / Double(max(allImages, 1)),
-                    band: a.band.map(level), note: a.note))
+                    maxSSIM: a.maxSSIM, meanMSE: stats.meanMSE ?? 0, meanPSNR: stats.meanPSNR,
+                    labelLeakage: stats.infersLabels ? a.labelLeakage : nil,
+                    secondsPerImage: stats.secondsPerImage, band: a.band.map(level), note: a.note))
             }
         }
         return rows

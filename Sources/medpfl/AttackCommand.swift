@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attacks
+import Evaluation
 import Federated
 import Foundation
 import Imaging
@@ -7,7 +8,10 @@ import Metrics
 import NN
 import Tensor
 
-extension AttackKind: ExpressibleByArgument {}
+extension AttackKind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { AttackRegistry.keys }
+}
 extension InitScheme: ExpressibleByArgument {}
 extension AttackConfig.RestartPolicy: ExpressibleByArgument {}
 
@@ -25,9 +29,12 @@ struct AttackCommand: ParsableCommand {
             + "against all of them (SSIM-maximising matching). --fedavg-steps S attacks a FedAvg weight difference "
             + "by simulating the S local steps on the dummy batch. --start and --trace reproduce and follow a run "
             + "step by step (scripts/experiments/torch_crosscheck.py writes PyTorch's weights, update and start for "
-            + "it). stdout holds JSON only (--json); progress goes to stderr.")
+            + "it). stdout holds JSON only (--json); progress goes to stderr.\n\nAttacks and their settings "
+            + "(override with --param KEY=VALUE, or the options below):\n" + AttackRegistry.text)
 
-    @Option(help: "dlg, idlg, cpl, gradinv or analytic.") var attack: AttackKind
+    @Option(help: "The attack: \(AttackRegistry.keysInWords) (each with its settings below; `medpfl attacks` lists them).") var attack: AttackKind
+    @Option(name: .customLong("param"), help: ArgumentHelp("Set one of the attack's settings (repeatable), e.g. --param max_iter=10; the keys are listed below.", valueName: "key=value"))
+    var params: [String] = []
     @OptionGroup var model: ModelOptions
     @OptionGroup var images: ImageOptions
     @Option(name: [.customLong("images"), .customLong("images-dir")],
@@ -65,6 +72,39 @@ struct AttackCommand: ParsableCommand {
         let samples: [SampleJSON]; let aggregate: Aggregate; let config: AttackConfig; let note: String?; let defence: DefenceReport?
     }
 
+    /// The attack's settings: its defaults, then the options and every --param, each checked against the
+    /// attack's own parameters (the registry's), as an audit file's overrides are.
+    func attackConfig() throws -> AttackConfig {
+        let method = attack.method
+        var config = method.defaults
+        var given: [(String, String)] = []
+        if let v = iterations { given.append(("iterations", String(v))) }
+        if let v = restarts { given.append(("restarts", String(v))) }
+        if let v = initialization { given.append(("init", v.rawValue)) }
+        if let v = tv { given.append(("tv", String(v))) }
+        if let v = earlyStop { given.append(("early_stop", String(v))) }
+        if let v = satisfiedLoss { given.append(("satisfied_loss", String(v))) }
+        if let v = restartPolicy { given.append(("restart_policy", v.rawValue)) }
+        for p in params {
+            let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw InputError("--param expects key=value, got '\(p)'") }
+            given.append((parts[0], parts[1]))
+        }
+        for (key, text) in given {
+            guard let p = method.parameters.first(where: { $0.key == key }) else {
+                let keys = method.parameters.map(\.key)
+                throw InputError("\(method.key) takes no setting '\(key)'" + (keys.isEmpty ? "" : " (it takes \(keys.joined(separator: ", ")))"))
+            }
+            do { try p.set(text: text, in: &config) } catch let e as AttackParameterError { throw InputError(e.description) }
+        }
+        return config
+    }
+
+    func validate() throws {
+        do { _ = try attackConfig() } catch let e as InputError { throw ValidationError(e.message) }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+    }
+
     func run() throws {
         let t0 = Date()
         let spec = try defence.spec()
@@ -74,15 +114,7 @@ struct AttackCommand: ParsableCommand {
         }
         let loaded = try model.load()
         let m = loaded.model
-        var config = AttackConfig.defaults(for: attack)
-        if let v = iterations { guard v > 0 else { throw InputError("--iterations must be positive") }; config.iterations = v }
-        if let v = restarts { guard v > 0 else { throw InputError("--restarts must be positive") }; config.restarts = v }
-        if let v = initialization { config.initialization = v }
-        if let v = tv { config.tvWeight = v }
-        if let v = earlyStop { config.earlyStopLoss = v }
-        if let v = satisfiedLoss { guard v > 0 else { throw InputError("--satisfied-loss must be positive") }; config.satisfiedLoss = v }
-        if let v = restartPolicy { config.restartPolicy = v }
-        guard batch >= 1 else { throw InputError("--batch must be at least 1") }
+        let config = try attackConfig()
 
         // Samples (originals), if any.
         var paths: [String] = [], labels: [Int] = []
@@ -144,7 +176,7 @@ struct AttackCommand: ParsableCommand {
             let stored = try input { try Safetensors.read(f) }
             guard let x = stored.tensors["x"] else { throw InputError("start \(f) lacks tensor 'x'") }
             given = AttackStart(images: x.tensor, logits: stored.tensors["logits"]?.tensor)
-            do { try given!.check(for: problems[0].0, kind: attack) } catch let e as AttackStartError { throw InputError("start \(f): \(e.description)") }
+            do { try given!.check(for: problems[0].0, kind: config.kind) } catch let e as AttackStartError { throw InputError("start \(f): \(e.description)") }
         }
         // Run every update's attack in parallel (one BLAS thread each).
         let progress = ProgressLine(total: problems.count, enabled: !quiet)
@@ -161,7 +193,7 @@ struct AttackCommand: ParsableCommand {
         let wall = Date().timeIntervalSince(t0)
 
         var rows: [SampleJSON] = []
-        var allScores: [ScoredSample] = []
+        var cells: [CellStatistics] = []
         var recon: [(Int, RGBImage, RGBImage?)] = []
         var note: String? = nil
         for (k, r) in results.enumerated() {
@@ -171,7 +203,7 @@ struct AttackCommand: ParsableCommand {
             if let x = originals {
                 let xb = x.narrowed([range, 0..<3, 0..<size, 0..<size])
                 let scored = Scoring.score(originals: xb, labels: Array(labels[range]), result: r, threshold: threshold)
-                allScores += scored
+                cells.append(CellStatistics(scored: scored, seconds: r.seconds))
                 for s in scored {
                     let idx = range.lowerBound + s.original
                     rows.append(SampleJSON(image: paths[idx], trueLabel: s.trueLabel, recoveredLabel: s.recoveredLabel,
@@ -182,6 +214,8 @@ struct AttackCommand: ParsableCommand {
                     recon.append((idx, ri, oi))
                 }
             } else {
+                cells.append(CellStatistics(images: b, successes: 0, labelsRecovered: 0, infersLabels: false, meanSSIM: nil, maxSSIM: nil,
+                                            meanMSE: nil, meanPSNR: nil, seconds: r.seconds, applicable: false))
                 for j in 0..<b {
                     let ri = RGBImage(tensor: Tensor(shape: [3, size, size], data: Array(r.images.scalars[(j * per)..<((j + 1) * per)])))
                     recon.append((j, ri, nil))
@@ -192,17 +226,12 @@ struct AttackCommand: ParsableCommand {
             }
         }
         if let dir = out { try writeImages(recon, to: dir) }
-        let scores = allScores.map(\.score)
-        let n = Double(max(scores.count, 1))
-        let labelHits = allScores.filter { $0.recoveredLabel == $0.trueLabel }.count
-        let agg = Aggregate(attack: attack.rawValue, model: m.name, images: rows.count,
-                            asr: scores.isEmpty ? .nan : attackSuccessRate(scores),
-                            meanSSIM: scores.isEmpty ? .nan : scores.map(\.ssim).reduce(0, +) / n,
-                            meanMSE: scores.isEmpty ? .nan : scores.map(\.mse).reduce(0, +) / n,
-                            meanPSNR: scores.isEmpty ? .nan : scores.map { min($0.psnr, 100) }.reduce(0, +) / n,
-                            labelAccuracy: allScores.isEmpty ? .nan : Double(labelHits) / n,
-                            secondsPerImage: results.map(\.seconds).reduce(0, +) / Double(max(rows.count, 1)),
-                            wallSeconds: wall)
+        // The statistics every layer shares (CellStatistics: PSNR capped at 100 dB per image).
+        let stats = CellStatistics.sum(cells)
+        let agg = Aggregate(attack: config.kind.rawValue, model: m.name, images: rows.count,
+                            asr: stats.asr ?? .nan, meanSSIM: stats.meanSSIM ?? .nan, meanMSE: stats.meanMSE ?? .nan,
+                            meanPSNR: stats.meanPSNR ?? .nan, labelAccuracy: stats.labelLeakage ?? .nan,
+                            secondsPerImage: stats.secondsPerImage, wallSeconds: wall)
         let report = rounds.isEmpty ? nil : DefenceReport(spec: spec, kind: kind, rounds: rounds)
         if json { try printJSON(Output(samples: rows, aggregate: agg, config: config, note: note, defence: report)) }
         else {

@@ -15,7 +15,7 @@ struct MedPFL: ParsableCommand {
         1 internal error. `medpfl audit` adds 3: risk at or above --fail-on.
         """,
         version: medpflVersion,
-        subcommands: [UpdateCommand.self, AttackCommand.self, MetricsCommand.self, BenchCommand.self, TrainCommand.self, DPEpsilonCommand.self, AuditCommand.self, HistoryCommand.self, ShowCommand.self, CompareCommand.self, MergeCommand.self, ReportCommand.self])
+        subcommands: [UpdateCommand.self, AttackCommand.self, AttacksCommand.self, MetricsCommand.self, BenchCommand.self, TrainCommand.self, DPEpsilonCommand.self, AuditCommand.self, HistoryCommand.self, ShowCommand.self, CompareCommand.self, MergeCommand.self, ReportCommand.self])
 
     static func main() {
         Engine.configureForThroughput()
@@ -29,7 +29,9 @@ struct MedPFL: ParsableCommand {
             let code = exitCode(for: error)
             if code == .success || error is CleanExit { exit(withError: error) }
             if code == .validationFailure || error is ValidationError || "\(type(of: error))".contains("CommandError") {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                // One line naming the problem (the usage is one `--help` away).
+                let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                FileHandle.standardError.write(Data("medpfl: error: \(line)\n".utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)

@@ -91,12 +91,7 @@ struct ShowCommand: ParsableCommand {
     }
 
     func attackText(_ e: AttackEntry) -> String {
-        let c = e.config
-        switch c.kind {
-        case .analytic: return "\(e.label) (exact recovery when the first layer is fully connected)"
-        case .gradinv: return "\(e.label) (\(c.iterations) Adam iterations, TV \(c.tvWeight), \(c.restarts) start\(c.restarts == 1 ? "" : "s"))"
-        default: return "\(e.label) (\(c.iterations) L-BFGS steps, \(c.initialization.rawValue) start\(c.restarts > 1 ? ", \(c.restarts) restarts" : ""))"
-        }
+        "\(e.label) (\(e.config.kind.method.summary(e.config)))"
     }
 }
 

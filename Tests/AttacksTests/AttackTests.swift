@@ -1,5 +1,6 @@
 import XCTest
 import Attacks
+import Evaluation
 import Imaging
 import Metrics
 import NN

@@ -1,3 +1,5 @@
+import Evaluation
+import Metrics
 import Attacks
 import Federated
 import XCTest
@@ -111,5 +113,49 @@ final class RiskAssessmentTests: XCTestCase {
         XCTAssertEqual(records.first?.band, "HIGH")
         XCTAssertEqual(records[1].setting, "prune:p=90")
         XCTAssertEqual(records.filter { $0.kind == .setting }.count, 3)
+    }
+}
+
+
+/// One aggregation (CellStatistics) defines every per-cell figure for the CLI, the log, the risk model and the report.
+final class CellStatisticsTests: XCTestCase {
+    func score(_ ssim: Double, mse: Double, psnr: Double) -> ReconstructionScore {
+        ReconstructionScore(mse: mse, psnr: psnr, ssim: ssim, success: ssim >= 0.9)
+    }
+
+    func testMeansCountsAndTheCappedPSNR() throws {
+        var c = CellStatistics()
+        c.add(score(1, mse: 0, psnr: .infinity), labelRecovered: true, labelInferred: true)
+        c.add(score(0.5, mse: 0.01, psnr: 20), labelRecovered: false, labelInferred: true)
+        XCTAssertEqual(c.images, 2)
+        XCTAssertEqual(c.successes, 1)
+        XCTAssertEqual(c.asr, 0.5)
+        XCTAssertEqual(try XCTUnwrap(c.meanSSIM), 0.75, accuracy: 1e-15)
+        XCTAssertEqual(try XCTUnwrap(c.meanMSE), 0.005, accuracy: 1e-15)
+        XCTAssertEqual(c.meanPSNR, 60, "an exact image counts as \(CellStatistics.psnrCap) dB, so the mean stays finite")
+        XCTAssertEqual(c.maxSSIM, 1)
+        XCTAssertEqual(c.labelLeakage, 0.5)
+        XCTAssertNil(CellStatistics().meanPSNR, "no image, no mean")
+    }
+
+    /// A cell is the sum of its trials, whether built from images or from the trial rows the log stores.
+    func testACellIsTheSumOfItsTrials() throws {
+        var a = CellStatistics(), b = CellStatistics()
+        a.add(score(0.25, mse: 0.04, psnr: 14), labelRecovered: true, labelInferred: true)
+        b.add(score(0.75, mse: 0.02, psnr: 17), labelRecovered: true, labelInferred: true)
+        b.add(score(0.5, mse: 0.03, psnr: .infinity), labelRecovered: false, labelInferred: true)
+        let whole = a + b
+        let rowB = CellStatistics(images: 2, successes: 0, labelsRecovered: 1, infersLabels: true, meanSSIM: b.meanSSIM, maxSSIM: b.maxSSIM,
+                                  meanMSE: b.meanMSE, meanPSNR: b.meanPSNR, seconds: 0, applicable: true)
+        XCTAssertEqual(try XCTUnwrap((a + rowB).meanPSNR), try XCTUnwrap(whole.meanPSNR), accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(whole.meanSSIM), 0.5, accuracy: 1e-15)
+        XCTAssertEqual(whole.images, 3)
+        let na = CellStatistics(images: 1, successes: 0, labelsRecovered: 0, infersLabels: false, meanSSIM: nil, maxSSIM: nil,
+                                meanMSE: nil, meanPSNR: nil, seconds: 4, applicable: false)
+        XCTAssertEqual((whole + na).images, 3, "a trial where the attack did not apply adds its time only")
+        XCTAssertEqual((whole + na).seconds, 4)
+        let coded = try JSONDecoder().decode(CellStatistics.self, from: JSONEncoder().encode(whole))
+        XCTAssertEqual(try XCTUnwrap(coded.meanPSNR), try XCTUnwrap(whole.meanPSNR), accuracy: 1e-12)
+        XCTAssertEqual(coded.asr, whole.asr)
     }
 }

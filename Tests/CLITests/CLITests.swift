@@ -90,6 +90,12 @@ final class CLITests: XCTestCase {
               "--start", Self.torchFixture.appendingPathComponent("start.safetensors").path], "needs dummy label logits"),
             (["attack", "--attack", "idlg", "--model", "lenet", "--size", "16", "--image", img, "--label", "0",
               "--start", Self.torchFixture.appendingPathComponent("start.safetensors").path], "shape [1, 3, 32, 32]"),
+            // Attack settings are checked against the attack's own parameters (the registry), like an audit file's.
+            (["attack", "--attack", "analytic", "--model", "mlp", "--tv", "3", "--image", img, "--label", "0"], "analytic takes no setting 'tv'"),
+            (["attack", "--attack", "dlg", "--model", "lenet", "--param", "foo=1", "--image", img, "--label", "0"], "dlg takes no setting 'foo'"),
+            (["attack", "--attack", "gradinv", "--model", "lenet", "--param", "lr=-1", "--image", img, "--label", "0"], "lr must be number > 0"),
+            (["attack", "--attack", "dlg", "--model", "lenet", "--iterations", "0", "--image", img, "--label", "0"], "iterations must be at least 1"),
+            (["attack", "--attack", "nope", "--model", "lenet"], "'nope' is invalid for '--attack"),
         ]
         for (args, needle) in cases {
             let r = try run(args)

@@ -1,3 +1,4 @@
+import Evaluation
 import Federated
 import Foundation
 
@@ -21,17 +22,15 @@ public enum RiskAssessment {
     /// Aggregates the trials of one attack against one setting.
     public static func attackRisk(_ attack: String, _ trials: [TrialSummary], thresholds: RiskThresholds) -> AttackRisk {
         let used = trials.filter(\.applicable)
-        let images = used.reduce(0) { $0 + $1.images }
-        let successes = used.reduce(0) { $0 + $1.successes }
-        let labels = used.reduce(0) { $0 + $1.labelsRecovered }
-        let ssimSum = used.reduce(0.0) { $0 + ($1.meanSSIM ?? 0) * Double($1.images) }
-        let maxSSIM = used.compactMap(\.maxSSIM).max() ?? 0
-        let n = Double(max(images, 1))
-        let leak = Double(labels) / n
+        // Not-applicable trials add only their seconds.
+        let stats = CellStatistics.sum(trials.map(\.statistics))
+        let images = stats.images, successes = stats.successes
+        let maxSSIM = stats.maxSSIM ?? 0
+        let leak = stats.labelLeakage ?? 0
         return AttackRisk(attack: attack, trials: trials.count, applicableTrials: used.count, images: images,
-                          asr: Double(successes) / n, meanSSIM: ssimSum / n, maxSSIM: maxSSIM, labelLeakage: leak,
+                          asr: stats.asr ?? 0, meanSSIM: stats.meanSSIM ?? 0, maxSSIM: maxSSIM, labelLeakage: leak,
                           band: used.isEmpty ? nil : band(successes: successes, maxSSIM: maxSSIM, labelLeakage: leak, thresholds: thresholds),
-                          note: used.isEmpty ? trials.compactMap(\.note).first : nil)
+                          note: used.isEmpty ? trials.compactMap(\.note).first : nil, statistics: stats)
     }
 
     /// The full assessment, settings in the definition's order.

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 
 /// How exposed a setting leaves the site's patients.
@@ -26,6 +27,18 @@ public struct TrialSummary: Sendable, Equatable {
     /// SNR of the defended update (infinity without noise).
     public var snr: Double
     public var epsilon: Double?
+    /// Means over the trial's images (PSNR capped as `CellStatistics` defines), and the attack's seconds.
+    public var meanMSE: Double? = nil
+    public var meanPSNR: Double? = nil
+    public var seconds: Double = 0
+    /// Whether the attack recovered any label (iDLG's rule does; an attack may recover none).
+    public var infersLabels: Bool = true
+
+    /// The trial as a cell of one (`CellStatistics`).
+    public var statistics: CellStatistics {
+        CellStatistics(images: images, successes: successes, labelsRecovered: labelsRecovered, infersLabels: infersLabels,
+                       meanSSIM: meanSSIM, maxSSIM: maxSSIM, meanMSE: meanMSE, meanPSNR: meanPSNR, seconds: seconds, applicable: applicable)
+    }
 
     public init(defence: String, attack: String, applicable: Bool = true, note: String? = nil, images: Int, successes: Int,
                 labelsRecovered: Int, meanSSIM: Double?, maxSSIM: Double?, snr: Double = .infinity, epsilon: Double? = nil) {
@@ -38,6 +51,8 @@ public struct TrialSummary: Sendable, Equatable {
         self.init(defence: t.defence, attack: t.attack, applicable: t.applicable, note: t.note, images: t.images,
                   successes: t.successes, labelsRecovered: t.labelsRecovered, meanSSIM: t.ssim, maxSSIM: t.maxSSIM,
                   snr: t.effect.snr, epsilon: t.effect.epsilon)
+        meanMSE = t.mse; meanPSNR = t.psnr; seconds = t.seconds
+        infersLabels = t.recoveredLabels.contains { $0 != nil }
     }
 }
 
@@ -57,6 +72,8 @@ public struct AttackRisk: Codable, Sendable, Equatable {
     /// nil when the attack never applied.
     public var band: RiskBand?
     public var note: String?
+    /// Every per-cell figure, defined once (`CellStatistics`); the fields above are read from it.
+    public var statistics: CellStatistics? = nil
 }
 
 /// The verdict on one defence setting.

@@ -47,10 +47,10 @@ public struct AuditRecord: FetchableRecord, Codable, Sendable, Equatable {
     public init(row: Row) throws {
         id = row["id"]; site = row["site"]; model = row["model"]; modelVersion = row["model_version"]
         modelSHA256 = row["model_sha256"]; configJSON = row["config_json"]; configSHA256 = row["config_sha256"]
-        toolVersion = row["tool_version"]; seed = UInt64(row["seed"] as String) ?? 0; commandLine = row["command_line"]
+        toolVersion = row["tool_version"]; seed = try StoredValue.parse(row, "audits", "seed") { UInt64($0) }; commandLine = row["command_line"]
         definitionPath = row["definition_path"]; shard = row["shard"]; trialsPlanned = row["trials_planned"]
         gridSize = row["grid_size"]; startedAt = row["started_at"]; finishedAt = row["finished_at"]
-        status = AuditStatus(rawValue: row["status"]) ?? .failed; statusNote = row["status_note"]
+        status = try StoredValue.parse(row, "audits", "status") { AuditStatus(rawValue: $0) }; statusNote = row["status_note"]
         pid = row["pid"]; host = row["host"]
     }
 
@@ -101,9 +101,9 @@ public struct TrialRecord: FetchableRecord, Codable, Sendable {
         id = row["id"]; auditID = row["audit_id"]; key = row["trial_key"]; gridIndex = row["grid_index"]
         sampleIndex = row["sample_index"]; imagePaths = try json([String].self, "image_paths")
         imageSHA256 = try json([String].self, "image_sha256"); attack = row["attack"]
-        attackKind = AttackKind(rawValue: row["attack_kind"]) ?? .dlg
+        attackKind = try StoredValue.parse(row, "trials", "attack_kind") { AttackKind(rawValue: $0) }
         attackConfig = try json(AttackConfig.self, "attack_config"); defence = row["defence"]
-        effect = try json(DefenceEffect.self, "defence_effect"); seed = UInt64(row["seed"] as String) ?? 0
+        effect = try json(DefenceEffect.self, "defence_effect"); seed = try StoredValue.parse(row, "trials", "seed") { UInt64($0) }
         trueLabels = try json([Int].self, "true_labels"); recoveredLabels = try json([Int?].self, "recovered_labels")
         applicable = row["applicable"]; note = row["note"]; images = row["images"]; successes = row["successes"]
         labelsRecovered = row["labels_recovered"]; mse = row["mse"]; psnr = row["psnr"]; ssim = row["ssim"]
@@ -162,7 +162,7 @@ public struct UtilityRunRecord: FetchableRecord, Codable, Sendable, Equatable {
     public init(row: Row) throws {
         auditID = row["audit_id"]; defence = row["defence"]; accuracy = row["accuracy"]
         baselineAccuracy = row["baseline_accuracy"]; drop = row["accuracy_drop"]; rounds = row["rounds"]
-        clients = row["clients"]; seed = UInt64(row["seed"] as String) ?? 0; seconds = row["seconds"]; details = row["details"]
+        clients = row["clients"]; seed = try StoredValue.parse(row, "utility_runs", "seed") { UInt64($0) }; seconds = row["seconds"]; details = row["details"]
     }
 }
 
@@ -189,7 +189,25 @@ public struct RecommendationRecord: FetchableRecord, Codable, Sendable, Equatabl
     }
 
     public init(row: Row) throws {
-        position = row["position"]; kind = Kind(rawValue: row["kind"]) ?? .note; setting = row["setting"]
+        position = row["position"]; kind = try StoredValue.parse(row, "recommendations", "kind") { Kind(rawValue: $0) }; setting = row["setting"]
         band = row["band"]; text = row["text"]
+    }
+}
+
+/// A value in the audit log that the reader does not understand: an error naming the table, row and column,
+/// never a plausible default (a damaged log must not read as data).
+public struct StoredValueError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+enum StoredValue {
+    /// The text column `column` of `row`, parsed by `parse`; throws when it is missing or does not parse.
+    static func parse<T>(_ row: Row, _ table: String, _ column: String, _ parse: (String) -> T?) throws -> T {
+        let id: Int64? = row["id"]
+        let where_ = "\(table) row \(id.map(String.init) ?? "?"), column \(column)"
+        guard row.hasColumn(column) else { throw StoredValueError(description: "audit log: \(where_) is missing") }
+        guard let text = row[column] as String? else { throw StoredValueError(description: "audit log: \(where_) is empty") }
+        guard let v = parse(text) else { throw StoredValueError(description: "audit log: \(where_) holds '\(text.prefix(40))', which this medpfl does not know") }
+        return v
     }
 }

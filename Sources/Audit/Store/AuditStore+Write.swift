@@ -55,19 +55,14 @@ extension AuditStore {
     /// nothing) when the audit already holds a trial with this key.
     @discardableResult
     public func record(_ o: TrialOutcome, audit: Int64) throws -> Bool {
-        let scores = o.images.map(\.score)
-        let n = Double(max(scores.count, 1))
-        let hits = o.images.filter { $0.recoveredLabel == $0.trueLabel }.count
+        let stats = o.statistics
         let enc = { (v: Encodable) throws -> String in try AuditJSON.encode(v) }
         let values: [DatabaseValueConvertible?] = [
             o.spec.key, o.spec.index, o.spec.sample, try enc(o.imageNames), try enc(o.imageSHA256), o.spec.attack.label,
             o.spec.attack.config.kind.rawValue, try enc(o.spec.attack.config), o.spec.defence.description, try enc(o.effect),
             o.effect.snr, o.effect.fractionChanged, o.effect.epsilon, String(o.seed), try enc(o.trueLabels),
-            try enc(o.recoveredLabels), o.applicable, o.note, o.trueLabels.count, scores.filter(\.success).count, hits,
-            scores.isEmpty ? nil : scores.map(\.mse).reduce(0, +) / n,
-            scores.isEmpty ? nil : scores.map(\.psnr).reduce(0, +) / n,
-            scores.isEmpty ? nil : scores.map(\.ssim).reduce(0, +) / n,
-            scores.map(\.ssim).max(), scores.contains(where: \.success), o.iterations,
+            try enc(o.recoveredLabels), o.applicable, o.note, o.trueLabels.count, stats.successes, stats.labelsRecovered,
+            stats.meanMSE, stats.meanPSNR, stats.meanSSIM, stats.maxSSIM, stats.successes > 0, o.iterations,
             o.finalLoss.isFinite ? o.finalLoss : nil, o.seconds, Date(),
         ]
         return try write { db in

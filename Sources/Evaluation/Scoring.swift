@@ -1,4 +1,5 @@
 import Foundation
+import Attacks
 import Metrics
 import Tensor
 
