@@ -18,9 +18,12 @@ struct GradCheck {
     func scalarized(_ out: Tensor, _ w: Tensor) -> Tensor { (out * w).sum() }
 
     /// Checks first derivatives element by element and second derivatives (Hessian-vector products)
-    /// along random directions.
+    /// along random directions. `linear: true` declares f linear in its inputs (its gradient does not depend
+    /// on them, so the Hessian is zero and double backward has nothing to differentiate): then the check is
+    /// that the finite-difference Hessian is zero too. An f not declared linear whose gradient comes out
+    /// constant fails: a backward rule that drops its dependence on the input must not pass as "linear".
     mutating func check(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
-                        secondOrder: Bool = true, _ f: ([Tensor]) -> Tensor) {
+                        secondOrder: Bool = true, linear: Bool = false, _ f: ([Tensor]) -> Tensor) {
         let xs = inputs.map { $0.detached(requiresGrad: true) }
         let w = randomLike(f(xs))
         func value(_ v: [Tensor]) -> Double {
@@ -49,12 +52,27 @@ struct GradCheck {
             let g = grad(of: scalarized(f(xs), w), wrt: xs, createGraph: true)
             var gd: Tensor? = nil
             for (gi, di) in zip(g, d) { let t = (gi * di).sum(); gd = gd.map { $0 + t } ?? t }
-            guard let gdv = gd, gdv.requiresGrad else { continue }   // gradient constant in x: Hessian 0
-            let hvp = grad(of: gdv, wrt: xs)
             let plus = zip(xs, d).map { ($0.0 + $0.1 * h).detached(requiresGrad: true) }
             let minus = zip(xs, d).map { ($0.0 - $0.1 * h).detached(requiresGrad: true) }
             let gp = grad(of: scalarized(f(plus), w), wrt: plus)
             let gm = grad(of: scalarized(f(minus), w), wrt: minus)
+            guard let gdv = gd, gdv.requiresGrad else {
+                // The gradient does not depend on the inputs: the Hessian must be zero, and f declared linear.
+                if !linear {
+                    XCTFail("second-order check cannot run: the gradient does not depend on the inputs; declare the op linear: true if it is", file: file, line: line)
+                    return
+                }
+                for k in xs.indices {
+                    let fd = zip(gp[k].scalars, gm[k].scalars).map { ($0 - $1) / (2 * h) }
+                    let scale = max(1, gp[k].scalars.map { Swift.abs($0) }.max() ?? 1)
+                    if let i = fd.indices.first(where: { Swift.abs(fd[$0]) > tolerance * scale * 10 }) {
+                        XCTFail("declared linear, but the finite-difference Hessian is \(fd[i]) at input \(k) element \(i)", file: file, line: line)
+                        return
+                    }
+                }
+                continue
+            }
+            let hvp = grad(of: gdv, wrt: xs)
             for k in xs.indices {
                 let a = hvp[k].scalars
                 let fd = zip(gp[k].scalars, gm[k].scalars).map { ($0 - $1) / (2 * h) }
