@@ -67,9 +67,9 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FederatedTests", dependencies: ["Federated"], exclude: ["Fixtures"]),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Evaluation", "Imaging"], exclude: ["Fixtures"], swiftSettings: fastMath),
-        .testTarget(name: "AuditTests", dependencies: ["Audit", "Evaluation", "Metrics"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Evaluation", "Metrics"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Attacks"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["medpfl"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -21,6 +21,7 @@ public enum Attack {
 
 /// A given dummy batch to start from instead of a random draw: images (B, C, H, W) and, for DLG, the
 /// dummy label logits (B, classes).
+/// `@unchecked Sendable`: safe because its tensors are read-only once shared (see `Tensor`).
 public struct AttackStart: @unchecked Sendable {
     public let images: Tensor
     public let logits: Tensor?

@@ -79,6 +79,7 @@ public struct AttackConfig: Sendable, Codable, Equatable {
 
 /// The update an attacker intercepted: one tensor per model parameter (a collection of tensors, in
 /// parameter order), what kind of update it is, and how many clients' updates it averages.
+/// `@unchecked Sendable`: safe because its tensors are read-only once shared (see `Tensor`).
 public struct InterceptedUpdate: RandomAccessCollection, @unchecked Sendable {
     public let tensors: [Tensor]
     /// A FedSGD gradient, or a FedAvg weight difference w_0 - w_S (see `UpdateKind`).
@@ -99,6 +100,8 @@ public struct InterceptedUpdate: RandomAccessCollection, @unchecked Sendable {
 
 /// What the attacker has: the model and the weights the server sent, and one intercepted update.
 /// The original images are not part of it.
+/// `@unchecked Sendable`: safe because every stored property is a `let` of a Sendable type or of read-only
+/// tensors (see `Tensor`).
 public struct AttackProblem: @unchecked Sendable {
     public let model: Model
     public let state: ModelState
@@ -123,6 +126,7 @@ public struct AttackProblem: @unchecked Sendable {
 
 /// One attack's outcome. `images` is the final iterate (for several restarts: the restart with the
 /// lowest gradient loss), clamped to [0, 1].
+/// `@unchecked Sendable`: safe because its tensors are read-only once shared (see `Tensor`).
 public struct AttackResult: @unchecked Sendable {
     public let kind: AttackKind
     public let applicable: Bool

@@ -10,7 +10,7 @@ import Tensor
 /// The threat model is kept by the API: `run` receives only what an attacker holds (`AttackProblem`: the
 /// model, the weights the server sent, the intercepted update and the batch size). The original images live
 /// in the Evaluation target, above this one, and are used only to score a finished result.
-public protocol AttackMethod {
+public protocol AttackMethod: Sendable {
     /// The attack's name in audit files, on the command line, in trial keys and in the log ("dlg").
     static var key: String { get }
     /// How reports name it ("DLG").

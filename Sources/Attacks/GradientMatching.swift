@@ -32,6 +32,8 @@ public enum LabelSource: Sendable {
 /// When the update averages several clients (secure aggregation), the dummy batch is split into
 /// that many consecutive groups, each simulated as one client, and their updates are averaged (for a
 /// gradient without train-mode batch-norm that equals the whole batch's gradient, which is used instead).
+/// `@unchecked Sendable`: safe because its stored properties are `let`s: the model, read-only tensors (see
+/// `Tensor`) and values; each evaluation builds its own graph on the calling thread.
 public struct GradientMatching: @unchecked Sendable {
     public let model: Model
     public let bn: BNMode

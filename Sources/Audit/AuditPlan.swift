@@ -47,6 +47,8 @@ public struct ResolvedConfig: Codable, Sendable, Equatable {
 
 /// Everything an audit needs before its first trial: the model and its weights, the selected images,
 /// the trial grid and the configuration fingerprint. Building a plan validates all inputs.
+/// `@unchecked Sendable`: safe because it is built once before the first trial and only read afterwards (its
+/// properties are `let`s of values, the model and read-only tensors).
 public struct AuditPlan: @unchecked Sendable {
     public let parsed: ParsedDefinition
     public var definition: AuditDefinition { parsed.definition }

@@ -63,6 +63,8 @@ public struct Model: Sendable {
 }
 
 /// The mutable values of a model: parameters and buffers, in the order of the model's specs.
+/// `@unchecked Sendable`: safe because it holds only `Tensor`s (read-only once shared, see `Tensor`) in `let`s
+/// and value-type arrays.
 public struct ModelState: @unchecked Sendable {
     public var parameters: [Tensor]
     public var buffers: [Tensor]

@@ -70,6 +70,7 @@ extension ReportData {
         }
 
         var limitations: [String] = []
+        if risk.provenance == .assessedNow { limitations.append(AssessmentProvenance.assessedNow.inWords) }
         if record.status != .finished {
             limitations.append("This audit is \(record.status.rawValue): \(trials.count) of \(record.trialsPlanned) trials are recorded, so its results are incomplete.")
         }

@@ -7,6 +7,10 @@ import Foundation
 /// a `Node` (its inputs and a backward rule written with differentiable ops), so the gradient of a
 /// gradient is computed by the same machinery (`grad(of:wrt:createGraph:)`, like PyTorch's
 /// `torch.autograd.grad(..., create_graph=True)`).
+/// `@unchecked Sendable`: safe because a tensor's values are written only while it is being built (by the op
+/// that creates it, or through `withUnsafeMutableBufferPointer` on a fresh copy the caller alone holds); once
+/// shared it is read-only. `requiresGrad` and `node` are set at creation and read only by the graph walk of the
+/// thread that built the graph (grad mode is thread-local; threads never share a graph under construction).
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let count: Int

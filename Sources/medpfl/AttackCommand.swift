@@ -181,9 +181,10 @@ struct AttackCommand: ParsableCommand {
         // Run every update's attack in parallel (one BLAS thread each).
         let progress = ProgressLine(total: problems.count, enabled: !quiet)
         let tracer = trace.map { _ in TraceLog() }
-        let results = try Parallel.map(problems.count, jobs: jobs) { i -> AttackResult in
-            let seed = SeededGenerator(seed: model.seed).derived("attack-\(i)").seed
-            return try Attack.run(config, on: problems[i].0, seed: seed, start: given) { it, total, loss in
+        let attacked = problems.map(\.0), first = given, seedBase = model.seed
+        let results = try Parallel.map(attacked.count, jobs: jobs) { i -> AttackResult in
+            let seed = SeededGenerator(seed: seedBase).derived("attack-\(i)").seed
+            return try Attack.run(config, on: attacked[i], seed: seed, start: first) { it, total, loss in
                 progress.update(i, it, total, loss)
                 tracer?.append(i, it, loss)
             }

@@ -166,6 +166,9 @@ func durationText(_ s: Double) -> String {
 /// SIGINT once: stop scheduling trials, let the ones in flight finish, mark the audit interrupted.
 /// SIGINT twice or SIGTERM: mark the audit interrupted and exit at once (the trials in flight are lost;
 /// every recorded trial is kept).
+/// `@unchecked Sendable`: safe because `_audit` is read and written only while holding its lock, and
+/// `sources`/`interrupts` are touched only by the signal handlers, which run on one private serial queue
+/// (and `sources` once at installation, before any handler can run).
 final class AuditSignals: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private var interrupts = 0
@@ -203,6 +206,7 @@ final class AuditSignals: @unchecked Sendable {
 
 /// One progress line on stderr: trials done of total, elapsed time, ETA and the trials running.
 /// Without a terminal, one line per finished trial instead.
+/// `@unchecked Sendable`: safe because every access to its counters and running set holds its lock.
 final class AuditProgress: @unchecked Sendable {
     private let enabled: Bool
     private let tty = isatty(STDERR_FILENO) != 0

@@ -23,7 +23,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try auditInput { try AuditStore(path: db, create: false) }
+        let store = try auditInput { try AuditStore(readingAt: db) }
         let c = try auditInput { try AuditComparison.compare(store, a, b) }
         if json {
             try printAuditJSON(Output(a: c.a, b: c.b, settingsDiffer: !c.settingDifferences.isEmpty, settingDifferences: c.settingDifferences,

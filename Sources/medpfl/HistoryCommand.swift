@@ -18,7 +18,7 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try auditInput { try AuditStore(path: db, create: false) }
+        let store = try auditInput { try AuditStore(readingAt: db) }
         let rows = try store.audits(site: site).map { a -> Row in
             let recs = try store.recommendations(audit: a.id)
             return Row(id: a.id, site: a.site, model: a.model, modelVersion: a.modelVersion, startedAt: a.startedAt,

@@ -15,7 +15,7 @@ struct MedPFL: ParsableCommand {
         1 internal error. `medpfl audit` adds 3: risk at or above --fail-on.
         """,
         version: medpflVersion,
-        subcommands: [UpdateCommand.self, AttackCommand.self, AttacksCommand.self, MetricsCommand.self, BenchCommand.self, TrainCommand.self, DPEpsilonCommand.self, AuditCommand.self, HistoryCommand.self, ShowCommand.self, CompareCommand.self, MergeCommand.self, ReportCommand.self])
+        subcommands: [UpdateCommand.self, AttackCommand.self, AttacksCommand.self, MetricsCommand.self, BenchCommand.self, TrainCommand.self, DPEpsilonCommand.self, AuditCommand.self, HistoryCommand.self, ShowCommand.self, CompareCommand.self, MergeCommand.self, MigrateCommand.self, ReportCommand.self])
 
     static func main() {
         Engine.configureForThroughput()

@@ -36,7 +36,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let templateSet = try reportInput { try templates.map { try ReportTemplates(directory: $0) } ?? ReportTemplates.builtIn() }
-        let store = try auditInput { try AuditStore(path: db, create: false) }
+        let store = try auditInput { try AuditStore(readingAt: db) }
         let data = try auditInput { try ReportData(store: store, auditID: id) }
         let folder = out ?? "medpfl-report-\(id)"
         let options = ReportOptions(output: format, redact: redact, cellSize: thumbnail ?? ReportImages.defaultCellSize,

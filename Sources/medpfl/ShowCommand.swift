@@ -18,7 +18,7 @@ struct ShowCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try auditInput { try AuditStore(path: db, create: false) }
+        let store = try auditInput { try AuditStore(readingAt: db) }
         let a = try auditInput { try store.requireAudit(id: id) }
         let report = try store.assessment(audit: id)
         let trials = try store.trials(audit: id)
@@ -39,6 +39,7 @@ struct ShowCommand: ParsableCommand {
             }
             print("OVERALL RISK: \(report.siteRisk?.rawValue ?? "UNKNOWN")")
             print(report.siteSummary)
+            if let p = report.provenance { print(p.inWords) }
             print("")
             print("RECOMMENDATION")
             print(report.recommendation)

@@ -11,8 +11,8 @@ enum PrivateDirectory {
     }
 }
 
-/// One progress line on stderr: samples done, current iteration and loss, ETA.
 /// Per-step losses of running attacks, for `--trace` (JSON lines: update, step, loss).
+/// `@unchecked Sendable`: safe because `append` holds its lock, and `write` runs after every worker finished.
 final class TraceLog: @unchecked Sendable {
     let lock = NSLock()
     var lines: [String] = []
@@ -28,6 +28,8 @@ final class TraceLog: @unchecked Sendable {
     }
 }
 
+/// One progress line on stderr: samples done, current iteration and loss, ETA.
+/// `@unchecked Sendable`: safe because every update of its state holds its lock.
 final class ProgressLine: @unchecked Sendable {
     let total: Int, enabled: Bool, start = Date()
     let lock = NSLock()

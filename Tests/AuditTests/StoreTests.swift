@@ -9,12 +9,12 @@ final class StoreTests: XCTestCase {
         let f = try AuditFixture()
         let path = f.path("log/audit.sqlite")
         let store = try AuditStore(path: path)
-        XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable"])
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable", "v3-stored-assessments"])
         let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
         XCTAssertEqual(mode, 0o600, "the log holds patient images: owner-only")
         let dirMode = (try FileManager.default.attributesOfItem(atPath: f.path("log"))[.posixPermissions] as? NSNumber)?.intValue
         XCTAssertEqual(dirMode, 0o700)
-        XCTAssertEqual(try AuditStore(path: path).appliedMigrations().count, 2, "reopening applies nothing twice")
+        XCTAssertEqual(try AuditStore(path: path).appliedMigrations().count, 3, "reopening applies nothing twice")
         XCTAssertEqual(try store.integrityCheck(), "ok")
         XCTAssertThrowsError(try AuditStore(path: f.path("absent.sqlite"), create: false))
         try f.write("junk.sqlite", String(repeating: "not a database ", count: 100))
@@ -55,6 +55,14 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.previousAudit(site: "Test Site", before: Date().addingTimeInterval(60))?.id, id)
         XCTAssertNil(try store.previousAudit(site: "Test Site", before: a.startedAt))
 
+        // The assessment was stored when the audit finished, and is what the store shows from then on.
+        let stored = try store.assessment(audit: id)
+        XCTAssertEqual(stored.provenance, .stored)
+        var again = try store.assessNow(audit: id)
+        again.provenance = .stored
+        XCTAssertEqual(stored, again, "stored = assessed from the trials by the same rules")
+        XCTAssertEqual(stored.siteRisk, .high)
+
         // Through the API: refused.
         XCTAssertThrowsError(try store.setStatus(.running, audit: id)) { XCTAssertTrue("\($0)".contains("finished")) }
         XCTAssertThrowsError(try store.finish(audit: id, recommendations: []))
@@ -66,6 +74,7 @@ final class StoreTests: XCTestCase {
                     "UPDATE trials SET ssim = 1 WHERE audit_id = \(id)", "DELETE FROM trials WHERE audit_id = \(id)",
                     "UPDATE reconstructions SET ssim = 1", "DELETE FROM reconstructions",
                     "DELETE FROM recommendations WHERE audit_id = \(id)",
+                    "UPDATE assessments SET assessment_json = '{}' WHERE audit_id = \(id)", "DELETE FROM assessments WHERE audit_id = \(id)",
                     "INSERT INTO utility_runs (audit_id, defence, accuracy, baseline_accuracy, accuracy_drop, rounds, clients, seed, seconds, recorded_at) VALUES (\(id), 'none', 1, 1, 0, 1, 1, '1', 0, '2025-01-01')"] {
             XCTAssertThrowsError(try db.write { try $0.execute(sql: sql) }, sql) { e in
                 XCTAssertTrue("\(e)".contains("finished audit cannot be changed"), "\(sql): \(e)")
@@ -129,12 +138,21 @@ final class StoreTests: XCTestCase {
         let store = try AuditStore(path: f.path("a.sqlite"))
         let plan = try AuditPlan.prepare(try AuditDefinitionParser.load(file))
         let runner = AuditRunner(plan: plan, store: store)
+        runner.toolVersion = "test"
         let (id, _) = try runner.open()
         let outcome = try TrialRunner.run(plan.trials[0], plan: plan)
         XCTAssertTrue(try store.record(outcome, audit: id))
         XCTAssertFalse(try store.record(outcome, audit: id), "a trial key is recorded once per audit")
         XCTAssertEqual(try store.trialCount(audit: id), 1)
         try store.setStatus(.interrupted, audit: id)
+
+        // Another medpfl version may compute trials differently: one audit must not mix them.
+        let sql = try DatabaseQueue(path: store.path)
+        try sql.write { try $0.execute(sql: "UPDATE audits SET tool_version = '0.0.9' WHERE id = ?", arguments: [id]) }
+        XCTAssertThrowsError(try AuditFixture.run(file, store: store, resume: .id(id))) { e in
+            XCTAssertTrue("\(e)".contains("was started by medpfl 0.0.9; this is medpfl test"), "\(e)")
+        }
+        try sql.write { try $0.execute(sql: "UPDATE audits SET tool_version = 'test' WHERE id = ?", arguments: [id]) }
 
         let other = try f.write("b.yaml", AuditFixture.yaml(seed: 6))
         XCTAssertThrowsError(try AuditFixture.run(other, store: store, resume: .id(id))) { e in

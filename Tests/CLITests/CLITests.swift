@@ -7,6 +7,7 @@ final class CLITests: XCTestCase {
     static let golden = root.appendingPathComponent("../shared/golden").standardized
     static let data = root.appendingPathComponent("data/medical-sample/32")
     static let torchFixture = root.appendingPathComponent("Tests/AttacksTests/Fixtures/torch-idlg-ct693_r00c01")
+    static let oldLog = root.appendingPathComponent("Tests/AuditTests/Fixtures/log-0.1.0")
 
     var binary: URL {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -164,5 +165,28 @@ final class CLITests: XCTestCase {
         let pairs = (all as? [[String: Any]]) ?? ((all as! [String: Any])["pairs"] as! [[String: Any]])
         let ref = pairs.first { ($0["candidate"] as! String) == "metrics/pair00-noise0.1-cand.png" }!
         XCTAssertEqual(j["ssim"] as! Double, ref["ssim"] as! Double, accuracy: 1e-4)
+    }
+
+    /// `show` of a log written by medpfl 0.1.0 prints what 0.1.0 printed, plus one line saying the assessment
+    /// was made now (0.1.0 stored none); reading changes no byte; `migrate` is the one command that upgrades it.
+    func testShowOfAnOldLogAndMigrate() throws {
+        let db = tmp.appendingPathComponent("old.sqlite").path
+        try FileManager.default.copyItem(atPath: Self.oldLog.appendingPathComponent("old.sqlite").path, toPath: db)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: db))
+        let r = try run(["show", "1", "--db", db])
+        XCTAssertEqual(r.code, 0, r.err)
+        var want = try String(contentsOf: Self.oldLog.appendingPathComponent("old-show.txt"), encoding: .utf8).components(separatedBy: "\n")
+        let at = try XCTUnwrap(want.firstIndex { $0.hasPrefix("Overall risk for") }) + 1
+        want.insert("This audit was finished by an older medpfl that stored no assessment: it is assessed now, with the rules recorded in its configuration.", at: at)
+        XCTAssertEqual(r.out.components(separatedBy: "\n"), want)
+        XCTAssertEqual(try run(["history", "--db", db]).code, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), bytes, "read commands change nothing")
+        let dry = try run(["migrate", "--db", db, "--dry-run"])
+        XCTAssertTrue(dry.out.contains("lacks: v3-stored-assessments"), dry.out)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), bytes)
+        let m = try run(["migrate", "--db", db])
+        XCTAssertEqual(m.code, 0, m.err)
+        XCTAssertTrue(try run(["migrate", "--db", db, "--dry-run"]).out.contains("schema is current"))
+        XCTAssertEqual(try run(["show", "1", "--db", db]).out, r.out, "the old audit reads the same after migrating")
     }
 }

@@ -35,7 +35,7 @@ struct GradCheck {
             let a = analytic[k].scalars
             let scale = max(1, a.map { Swift.abs($0) }.max() ?? 1)
             for i in 0..<x.count {
-                var plus = xs.map { $0.detached() }, minus = xs.map { $0.detached() }
+                let plus = xs.map { $0.detached() }, minus = xs.map { $0.detached() }
                 plus[k].withUnsafeMutableBufferPointer { $0[i] += h }
                 minus[k].withUnsafeMutableBufferPointer { $0[i] -= h }
                 let fd = Float((value(plus) - value(minus)) / Double(2 * h))

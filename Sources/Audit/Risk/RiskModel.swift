@@ -114,6 +114,9 @@ public struct RiskReport: Codable, Sendable, Equatable {
     /// Whether accuracy costs were measured (otherwise settings are ranked by SNR, least noise first).
     public var utilityMeasured: Bool
     public var thresholds: RiskThresholds
+    /// Where this assessment comes from: stored when the audit finished, or assessed now (set by the store
+    /// when it reads one; not part of the stored assessment).
+    public var provenance: AssessmentProvenance? = nil
 
     /// The verdict as the lines the audit log stores when the audit finishes.
     public var records: [RecommendationRecord] {
@@ -138,5 +141,25 @@ public struct RiskReport: Codable, Sendable, Equatable {
             text += " \(RiskAssessment.attackSentence(worst))"
         }
         return text
+    }
+}
+
+/// Where an audit's assessment comes from.
+public enum AssessmentProvenance: String, Codable, Sendable, Equatable {
+    /// Written once when the audit finished; what `report`, `show`, `compare` and `history` display.
+    case stored
+    /// The audit has not finished: assessed now from the trials recorded so far.
+    case unfinished
+    /// Finished by a medpfl that stored no assessment (the immutability triggers forbid adding one): assessed
+    /// now, with the rules recorded in its configuration.
+    case assessedNow = "assessed-now"
+
+    /// One sentence for reports and `show`.
+    public var inWords: String {
+        switch self {
+        case .stored: return "The assessment was stored when the audit finished."
+        case .unfinished: return "The audit has not finished: this assessment covers the trials recorded so far."
+        case .assessedNow: return "This audit was finished by an older medpfl that stored no assessment: it is assessed now, with the rules recorded in its configuration."
+        }
     }
 }

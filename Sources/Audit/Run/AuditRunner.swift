@@ -4,6 +4,7 @@ import Federated
 import Foundation
 
 /// A request to stop, shared between signal handlers and the workers.
+/// `@unchecked Sendable`: safe because its flag is read and written only while holding its lock.
 public final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var _requested = false
@@ -40,6 +41,8 @@ public struct AuditRunResult: Sendable {
 
 /// Runs an audit's trials in parallel on all cores (one BLAS thread each), recording each trial the
 /// moment it finishes, so that a killed run loses at most the trials in flight.
+/// `@unchecked Sendable`: safe because its stored properties are `let`s (the plan, the store, the stop flag,
+/// all Sendable) and the workers' shared state lives in `RunState` under a lock.
 public final class AuditRunner: @unchecked Sendable {
     public let plan: AuditPlan
     public let store: AuditStore
@@ -147,8 +150,9 @@ public final class AuditRunner: @unchecked Sendable {
             try store.finish(audit: audit, recommendations: [note])
             return AuditRunResult(auditID: audit, status: .finished, trialsRun: run, trialsSkipped: skipped, report: nil, resumed: resumed)
         }
-        let report = try store.assessment(audit: audit)
-        try store.finish(audit: audit, recommendations: report.records)
+        var report = try store.assessNow(audit: audit)
+        try store.finish(audit: audit, recommendations: report.records, assessment: report, toolVersion: toolVersion)
+        report.provenance = .stored
         return AuditRunResult(auditID: audit, status: .finished, trialsRun: run, trialsSkipped: skipped, report: report, resumed: resumed)
     }
 }
@@ -157,6 +161,7 @@ public final class AuditRunner: @unchecked Sendable {
 enum AuditJob { case trial(TrialSpec), utility(DefenceSpec) }
 
 /// Shared state of the workers: the next job, the finished count and the first error.
+/// `@unchecked Sendable`: safe because every access to its variables holds its lock.
 final class RunState: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0

@@ -51,6 +51,7 @@ enum AuditSession {
                 throw AuditError.input("nothing to resume: \(store.path) holds no audit with this configuration"
                                        + (shardText.map { " and shard \($0)" } ?? "") + "; run without --resume to start one")
             }
+            try sameVersion(a, toolVersion)
             try claim(a, store: store, commandLine: commandLine)
             return (a.id, true)
         case let .id(id):
@@ -64,8 +65,18 @@ enum AuditSession {
                 throw AuditError.input("audit \(id) is " + (a.shard.map { "shard \($0)" } ?? "not sharded")
                                        + ", but this run asks for " + (shardText.map { "shard \($0)" } ?? "the whole grid"))
             }
+            try sameVersion(a, toolVersion)
             try claim(a, store: store, commandLine: commandLine)
             return (a.id, true)
+        }
+    }
+
+    /// A resumed audit must be finished by the medpfl that started it: another version may compute trials
+    /// differently, and one audit must not mix them.
+    static func sameVersion(_ a: AuditRecord, _ toolVersion: String) throws {
+        guard a.toolVersion == toolVersion else {
+            throw AuditError.input("audit \(a.id) was started by medpfl \(a.toolVersion); this is medpfl \(toolVersion): "
+                                   + "resume it with medpfl \(a.toolVersion), or start a new audit")
         }
     }
 

@@ -27,7 +27,7 @@ public enum ShardMerge {
         var sources: [(path: String, audits: [AuditRecord])] = []
         for p in shards {
             guard URL(fileURLWithPath: p).standardizedFileURL.path != outPath else { throw AuditError.input("\(p) is the output database itself") }
-            let store = try AuditStore(path: p, create: false)
+            let store = try AuditStore(readingAt: p)
             let audits = try store.audits()
             guard !audits.isEmpty else { throw AuditError.input("\(p) holds no audit") }
             sources.append((p, audits))
@@ -68,8 +68,9 @@ public enum ShardMerge {
         let definition = try? first.config().definition
         let utilityNeeded = definition?.utility == nil ? 0 : definition!.defences.count
         if recorded >= grid, try out.utilityRuns(audit: auditID).count >= utilityNeeded {
-            let report = try out.assessment(audit: auditID)
-            try out.finish(audit: auditID, recommendations: report.records)
+            var report = try out.assessNow(audit: auditID)
+            try out.finish(audit: auditID, recommendations: report.records, assessment: report, toolVersion: toolVersion)
+            report.provenance = .stored
             return Result(auditID: auditID, added: recorded - before, skipped: offered - copied, recorded: recorded, gridSize: grid,
                           status: .finished, report: report)
         }

@@ -9,6 +9,7 @@ import Tensor
 /// the same seed (same split, initial weights and minibatches), comparing final test accuracy.
 public enum UtilityRunner {
     /// Everything a utility run needs, built once per audit run.
+    /// `@unchecked Sendable`: safe because it holds read-only tensors, the dataset and values in `let`s.
     public struct Setup: @unchecked Sendable {
         public let config: TrainingConfig
         public let dataset: FederatedDataset

@@ -7,6 +7,7 @@ enum AuditSchema {
         var m = DatabaseMigrator()
         m.registerMigration("v1-audit-log") { db in try createTables(db) }
         m.registerMigration("v2-finished-audits-are-immutable") { db in try createImmutabilityTriggers(db) }
+        m.registerMigration("v3-stored-assessments") { db in try createAssessments(db) }
         return m
     }
 
@@ -115,6 +116,22 @@ enum AuditSchema {
                 band TEXT,
                 text TEXT NOT NULL
             );
+            """)
+    }
+
+    /// The assessment of a finished audit (bands per setting and attack, the recommendation and its reason, the
+    /// rules in force), written once in the transaction that finishes the audit; immutable like the rest.
+    static func createAssessments(_ db: Database) throws {
+        let refuse = "SELECT RAISE(ABORT, 'audit is finished: a finished audit cannot be changed');"
+        try db.execute(sql: """
+            CREATE TABLE assessments (
+                audit_id INTEGER PRIMARY KEY REFERENCES audits(id),
+                tool_version TEXT NOT NULL,
+                assessment_json TEXT NOT NULL
+            );
+            CREATE TRIGGER assessments_finished_no_insert BEFORE INSERT ON assessments WHEN (SELECT status FROM audits WHERE id = NEW.audit_id) = 'finished' BEGIN \(refuse) END;
+            CREATE TRIGGER assessments_finished_no_update BEFORE UPDATE ON assessments WHEN (SELECT status FROM audits WHERE id = OLD.audit_id) = 'finished' BEGIN \(refuse) END;
+            CREATE TRIGGER assessments_finished_no_delete BEFORE DELETE ON assessments WHEN (SELECT status FROM audits WHERE id = OLD.audit_id) = 'finished' BEGIN \(refuse) END;
             """)
     }
 

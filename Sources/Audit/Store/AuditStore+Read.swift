@@ -85,9 +85,37 @@ extension AuditStore {
         }
     }
 
-    /// The risk assessment of an audit from its recorded trials and utility runs (see `RiskAssessment`).
+    /// The assessment of an audit: the one stored when it finished, else (an unfinished audit, or one
+    /// finished by a medpfl that stored none) assessed now from its recorded trials and utility runs with the
+    /// rules in its recorded configuration. `provenance` says which.
     public func assessment(audit: Int64) throws -> RiskReport {
         let a = try requireAudit(id: audit)
+        if a.status == .finished, let json = try storedAssessment(audit: audit) {
+            var r: RiskReport
+            do { r = try AuditJSON.decode(RiskReport.self, json) } catch {
+                throw AuditError.store("audit log \(path): assessments row \(audit), column assessment_json cannot be read (\(error))")
+            }
+            r.provenance = .stored
+            return r
+        }
+        var r = try assessNow(a)
+        r.provenance = a.status == .finished ? .assessedNow : .unfinished
+        return r
+    }
+
+    /// The stored assessment's JSON, nil when there is none (or the log predates stored assessments).
+    func storedAssessment(audit: Int64) throws -> String? {
+        try read { db in
+            guard try db.tableExists("assessments") else { return nil }
+            return try String.fetchOne(db, sql: "SELECT assessment_json FROM assessments WHERE audit_id = ?", arguments: [audit])
+        }
+    }
+
+    /// Assesses an audit from its recorded trials and utility runs (see `RiskAssessment`).
+    public func assessNow(audit: Int64) throws -> RiskReport { try assessNow(try requireAudit(id: audit)) }
+
+    func assessNow(_ a: AuditRecord) throws -> RiskReport {
+        let audit = a.id
         let config: ResolvedConfig
         do { config = try a.config() } catch { throw AuditError.store("audit \(audit): its recorded configuration cannot be read (\(error))") }
         return RiskAssessment.assess(trials: try trials(audit: audit).map(TrialSummary.init),

@@ -120,10 +120,19 @@ extension AuditStore {
         }
     }
 
-    /// Writes the verdict and marks the audit finished, in one transaction. From then on it is immutable.
-    public func finish(audit: Int64, recommendations: [RecommendationRecord], at date: Date = Date()) throws {
+    /// Writes the verdict (and, for a whole audit, its assessment as data) and marks the audit finished, in
+    /// one transaction. From then on it is immutable.
+    public func finish(audit: Int64, recommendations: [RecommendationRecord], assessment: RiskReport? = nil,
+                       toolVersion: String = "", at date: Date = Date()) throws {
+        var stored = assessment
+        stored?.provenance = nil
+        let json = try stored.map { try AuditJSON.encode($0) }
         try write { db in
             try requireUnfinished(db, audit)
+            if let j = json {
+                try db.execute(sql: "INSERT OR ABORT INTO assessments (audit_id, tool_version, assessment_json) VALUES (?, ?, ?)",
+                               arguments: [audit, toolVersion, j])
+            }
             try db.execute(sql: "DELETE FROM recommendations WHERE audit_id = ?", arguments: [audit])
             for r in recommendations {
                 try db.execute(sql: "INSERT INTO recommendations (audit_id, position, kind, setting, band, text) VALUES (?, ?, ?, ?, ?, ?)",

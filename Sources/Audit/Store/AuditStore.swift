@@ -1,21 +1,28 @@
 import Foundation
 import GRDB
 
-/// The SQLite audit log (GRDB `DatabasePool`, WAL journal).
+/// The SQLite audit log (GRDB `DatabasePool`, WAL journal; readers open it read-only, without migrating).
 ///
 /// Several processes may write one log at once (each trial is one short transaction; writers wait up to
 /// `busyTimeout` for each other). The file and its WAL are created owner-only (0600): they hold patient
 /// images. A finished audit is immutable: this API refuses to change it, and SQLite triggers enforce the
 /// same rule for anyone writing the file directly.
+/// `@unchecked Sendable`: safe because its only state is GRDB's `DatabasePool`/`DatabaseQueue` (thread-safe by
+/// design: they serialise writes and reads) and immutable values.
 public final class AuditStore: @unchecked Sendable {
     public let path: String
-    let pool: DatabasePool
+    /// A `DatabasePool` for writers; a read-only `DatabaseQueue` for readers (`AuditStore(readingAt:)`).
+    let pool: any DatabaseWriter
+    /// True when opened by `AuditStore(readingAt:)`: nothing is written, not even a migration.
+    public let readOnly: Bool
     /// How long a write waits for another process's transaction.
     public static let busyTimeout: TimeInterval = 60
 
-    /// Opens (and, when `create`, creates) the log at `path` and brings its schema up to date.
+    /// Opens (and, when `create`, creates) the log at `path` for writing and brings its schema up to date.
+    /// Only the commands that write (audit, merge, migrate) open a log this way.
     public init(path: String, create: Bool = true) throws {
         self.path = path
+        readOnly = false
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) {
             guard create else { throw AuditError.input("no audit log at \(path)") }
@@ -35,14 +42,67 @@ public final class AuditStore: @unchecked Sendable {
         config.busyMode = .timeout(Self.busyTimeout)
         config.foreignKeysEnabled = true
         config.label = "medpfl-audit-log"
+        pool = try Self.openPool(path, config)
+        try migrate()
+    }
+
+    /// Opens an existing log read-only, as it is: no migration runs, nothing is written (the file's bytes and
+    /// its modification time stay as they were). A log of any older medpfl schema reads; one with migrations
+    /// this medpfl does not know (written by a newer medpfl) is refused.
+    public init(readingAt path: String) throws {
+        self.path = path
+        readOnly = true
+        guard FileManager.default.fileExists(atPath: path) else { throw AuditError.input("no audit log at \(path)") }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(Self.busyTimeout)
+        config.label = "medpfl-audit-log-reader"
         do {
-            pool = try DatabasePool(path: path, configuration: config)
-        } catch let e as DatabaseError where e.resultCode == .SQLITE_NOTADB {
-            throw AuditError.input("\(path) is not an SQLite database")
+            pool = try DatabaseQueue(path: path, configuration: config)
         } catch {
             throw AuditError.input("cannot open the audit log \(path): \(Self.describe(error))")
         }
-        try migrate()
+        let (isLog, applied): (Bool, [String])
+        do {
+            (isLog, applied) = try pool.read { db in
+                (try db.tableExists("audits"), try db.tableExists("grdb_migrations")
+                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : [])
+            }
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_NOTADB {
+            throw AuditError.input("\(path) is not an SQLite database")
+        } catch {
+            throw AuditError.input("cannot read the audit log \(path): \(Self.describe(error))")
+        }
+        guard isLog else { throw AuditError.input("\(path) is not a medpfl audit log (it has no audits table)") }
+        let known = Set(AuditSchema.migrator.migrations)
+        if let newer = applied.first(where: { !known.contains($0) }) {
+            throw AuditError.input("\(path) was written by a newer medpfl (schema migration '\(newer)'); use that version to read it")
+        }
+    }
+
+    /// The migrations this medpfl knows that the log lacks (`medpfl migrate` applies them).
+    public func pendingMigrations() throws -> [String] {
+        let applied = Set(try appliedMigrations())
+        return AuditSchema.migrator.migrations.filter { !applied.contains($0) }
+    }
+
+    /// Opens the pool, waiting while another process holds the lock that switching a new file to WAL needs
+    /// (SQLite answers that switch with SQLITE_BUSY at once, without its busy handler: two audits that create
+    /// one log at the same moment would otherwise fail half the time).
+    private static func openPool(_ path: String, _ config: Configuration) throws -> DatabasePool {
+        var tries = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: config)
+            } catch let e as DatabaseError where e.resultCode == .SQLITE_NOTADB {
+                throw AuditError.input("\(path) is not an SQLite database")
+            } catch let e as DatabaseError where (e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED) && tries < 300 {
+                tries += 1
+                usleep(100_000)
+            } catch {
+                throw AuditError.input("cannot open the audit log \(path): \(Self.describe(error))")
+            }
+        }
     }
 
     /// Applies pending migrations. Two processes opening a new log at once may race on the same
@@ -68,13 +128,16 @@ public final class AuditStore: @unchecked Sendable {
 
     /// Names of the migrations applied to this log, in order.
     public func appliedMigrations() throws -> [String] {
-        try pool.read { db in try AuditSchema.migrator.appliedMigrations(db) }
+        try pool.read { db in
+            try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+        }
     }
 
     /// Copies the write-ahead log into the database file, so that the file alone holds every recorded
     /// trial (e.g. before a shard log is copied elsewhere). Best effort: a busy log is left for later.
     public func checkpoint() {
-        try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        guard !readOnly, let p = pool as? DatabasePool else { return }
+        _ = try? p.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     }
 
     /// `PRAGMA integrity_check` ("ok" when the file is sound).

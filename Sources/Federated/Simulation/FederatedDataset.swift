@@ -4,6 +4,7 @@ import Tensor
 
 /// A labelled image set held in memory for federated simulation: pixels in [0, 1] (NCHW), labels, and
 /// each image's source (the scan it was cut from), so splits can keep one source on one side.
+/// `@unchecked Sendable`: safe because it holds read-only tensors (see `Tensor`) and value arrays in `let`s.
 public struct FederatedDataset: @unchecked Sendable {
     /// Class names in label order.
     public let classes: [String]

@@ -4,11 +4,13 @@ import Foundation
 /// precomputed gather table makes im2col one pass of `out[j] = x[index[j]]` (-1: zero padding) and
 /// col2im the matching scatter-add, with none of the per-row bookkeeping of the row-copy kernels.
 /// Tables are built once per input shape and geometry and shared by all threads.
+/// `@unchecked Sendable`: safe because `index` is immutable after init; the shared cache is guarded by `lock`.
 final class Im2colPlan: @unchecked Sendable {
     struct Key: Hashable { let n, c, h, w: Int; let g: Conv2dGeometry }
     let index: [Int32]
 
-    private static var cache: [Key: Im2colPlan] = [:]
+    // Safe: read and written only while holding `lock`.
+    nonisolated(unsafe) private static var cache: [Key: Im2colPlan] = [:]
     private static let lock = NSLock()
 
     /// Worth it when rows are short (< 32) or strided; long stride-1 rows are copied with memcpy instead.

@@ -1,0 +1,69 @@
+import XCTest
+import Audit
+import GRDB
+
+/// A log written by the previous release reads back unchanged and is reported the same way; a new audit
+/// stores its assessment once, and the store shows the stored one.
+final class OldLogTests: XCTestCase {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/log-0.1.0")
+
+    func copyOfOldLog() throws -> String {
+        let dir = NSTemporaryDirectory() + "medpfl-oldlog-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/old.sqlite"
+        try FileManager.default.copyItem(atPath: Self.fixture.appendingPathComponent("old.sqlite").path, toPath: path)
+        return path
+    }
+
+    func testTheOldLogReadsUnchangedAndAssessesTheSame() throws {
+        let path = try copyOfOldLog()
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let store = try AuditStore(readingAt: path)
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable"])
+        XCTAssertEqual(try store.pendingMigrations(), ["v3-stored-assessments"])
+        let r = try store.assessment(audit: 1)
+        XCTAssertEqual(r.provenance, .assessedNow, "0.1.0 stored no assessment")
+
+        // What 0.1.0 itself printed for this audit (`show 1 --json`).
+        let old = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixture.appendingPathComponent("old-show.json"))) as! [String: Any]
+        let a = old["assessment"] as! [String: Any]
+        XCTAssertEqual(r.siteRisk?.rawValue, a["siteRisk"] as? String)
+        XCTAssertEqual(r.recommendation, a["recommendation"] as? String)
+        XCTAssertEqual(r.leastRisky, a["leastRisky"] as? String)
+        let settings = a["settings"] as! [[String: Any]]
+        XCTAssertEqual(r.settings.map(\.defence), settings.map { $0["defence"] as! String })
+        for (s, o) in zip(r.settings, settings) {
+            XCTAssertEqual(s.band?.rawValue, o["band"] as? String, s.defence)
+            XCTAssertEqual(s.verdict, o["verdict"] as! [String], s.defence)
+            for (x, y) in zip(s.attacks, o["attacks"] as! [[String: Any]]) {
+                XCTAssertEqual(x.asr, y["asr"] as! Double, "\(s.defence) \(x.attack)")
+                XCTAssertEqual(x.meanSSIM, y["meanSSIM"] as! Double, accuracy: 1e-12, "\(s.defence) \(x.attack)")
+                XCTAssertEqual(x.maxSSIM, y["maxSSIM"] as! Double, accuracy: 1e-12, "\(s.defence) \(x.attack)")
+                XCTAssertEqual(x.labelLeakage, y["labelLeakage"] as! Double, "\(s.defence) \(x.attack)")
+            }
+        }
+        // The exact analytic images have an infinite PSNR in 0.1.0's trial rows; the one aggregation caps it.
+        let exact = try XCTUnwrap(r.settings[0].attacks.first { $0.attack == "analytic" }?.statistics)
+        XCTAssertEqual(exact.meanPSNR, 100)
+        // Reading wrote nothing: the same bytes, no migration, and the reader refuses to write.
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
+        XCTAssertThrowsError(try store.setStatus(.failed, audit: 1))
+    }
+
+    func testMigrateAddsTheTableAndKeepsTheOldAuditAsItWas() throws {
+        let path = try copyOfOldLog()
+        let writer = try AuditStore(path: path, create: false)
+        XCTAssertEqual(try writer.pendingMigrations(), [])
+        let r = try writer.assessment(audit: 1)
+        XCTAssertEqual(r.provenance, .assessedNow, "a finished audit gains no assessment: it is immutable")
+        XCTAssertEqual(try writer.trials(audit: 1).count, 8)
+    }
+
+    func testANewLogFromTheFutureIsRefused() throws {
+        let path = try copyOfOldLog()
+        let q = try DatabaseQueue(path: path)
+        try q.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
+        XCTAssertThrowsError(try AuditStore(readingAt: path)) { XCTAssertTrue("\($0)".contains("newer medpfl"), "\($0)") }
+    }
+}
