@@ -48,20 +48,30 @@ struct MatchingOptimisation {
     func lbfgs(x0: Tensor, logits0: Tensor?) throws -> Outcome {
         let start = x0.scalars + (logits0?.scalars ?? [])
         let opt = LBFGS<Float>(parameters: start, options: LBFGSOptions(lr: config.learningRate, maxIter: config.maxIterPerStep))
-        let f = objective(x0.shape, logits0?.shape)
-        var loss = Double.nan
-        for step in 0..<config.iterations {
-            loss = try opt.step(f)
-            progress?(step + 1, config.iterations, loss)
+        var o = try optimise(opt, x0.shape, logits0?.shape) { _ in true }
+        // Stalled: stopped by a tolerance within a quarter of its iteration budget.
+        o.stalled = o.iterations * 4 < config.iterations * max(1, config.maxIterPerStep)
+        return o
+    }
+
+    /// The one optimisation loop of every attack: `config.iterations` steps of `opt` on the matching loss,
+    /// stopping early below `config.earlyStopLoss` or when the optimiser gives up; progress after the steps
+    /// `report` picks. The outcome holds the final iterate and the loss there (`step` returns the loss
+    /// before its own update, so the final loss is evaluated once more).
+    func optimise<O: ParameterOptimizer>(_ opt: O, _ xShape: [Int], _ lShape: [Int]?, report: (Int) -> Bool) throws -> Outcome
+        where O.Scalar == Float {
+        let n = config.iterations
+        let f = objective(xShape, lShape)
+        for step in 0..<n {
+            let loss = try opt.step(f)
+            if report(step) || step == n - 1 { progress?(step + 1, n, loss) }
             if let stop = config.earlyStopLoss, loss < stop { break }
             if opt.isStopped { break }
         }
-        // The loss at the final iterate (step() returns the loss before its last update).
-        let (x, l) = split(opt.parameters, x0.shape, logits0?.shape)
-        let final = matching.evaluate(x: x, logits: l).loss
-        let budget = config.iterations * max(1, config.maxIterPerStep)
-        return Outcome(x: x, logits: l, loss: Double(final), iterations: opt.iterations, evaluations: opt.evaluations + 1,
-                       stalled: opt.iterations * 4 < budget, relativeLoss: relative(Double(final)))
+        let (x, l) = split(opt.parameters, xShape, lShape)
+        let final = Double(matching.evaluate(x: x, logits: l).loss)
+        return Outcome(x: x, logits: l, loss: final, iterations: opt.iterations, evaluations: opt.evaluations + 1,
+                       stalled: false, relativeLoss: relative(final))
     }
 
     /// Adam (optionally on signed gradients) with inversefed's MultiStepLR (milestones n // 2.667, n // 1.6,
@@ -72,18 +82,7 @@ struct MatchingOptimisation {
         let options = AdamOptions(lr: config.learningRate, signedGradients: config.signedGradients,
                                   schedule: .invertingGradients(maxIterations: n), box: [.unit()])
         let opt = Adam<Float>(parameters: x0.scalars, options: options)
-        let f = objective(x0.shape, nil)
-        var loss = Double.nan
-        for it in 0..<n {
-            loss = try opt.step(f)
-            if it % 10 == 0 || it == n - 1 { progress?(it + 1, n, loss) }
-            if let stop = config.earlyStopLoss, loss < stop { break }
-            if opt.isStopped { break }
-        }
-        let (x, _) = split(opt.parameters, x0.shape, nil)
-        let final = matching.evaluate(x: x, logits: nil).loss
-        return Outcome(x: x, logits: nil, loss: Double(final), iterations: opt.iterations, evaluations: opt.evaluations + 1,
-                       stalled: false, relativeLoss: relative(Double(final)))
+        return try optimise(opt, x0.shape, nil) { $0 % 10 == 0 }
     }
 }
 

@@ -79,9 +79,11 @@ public enum TrialRunner {
         // The audited client's own update is what the defence changed; under secure aggregation the
         // attacker still sees only the mean of all clients' updates.
         let effect = round.effects[0]
-        let problem = AttackProblem(model: plan.model, state: plan.state, bn: d.model.bn, update: round.update.tensors,
-                                    batchSize: round.batchSize, kind: round.kind, clients: round.clients)
-        let result = try Attack.run(spec.attack.config, on: problem, seed: root.derived("attack").seed, progress: progress)
+        // The shared pipeline (Evaluation): attack what the attacker holds, then score against the originals.
+        let job = AttackJob(problem: AttackPipeline.problem(round, model: plan.model, state: plan.state, bn: d.model.bn),
+                            seed: root.derived("attack").seed, originals: x, labels: labels)
+        let outcome = try AttackPipeline.run(job, config: spec.attack.config, threshold: d.thresholds.successSSIM, progress: progress)
+        let result = outcome.result
         var digests = sample.sha256
         for i in all.dropFirst(sample.poolIndices.count) { digests.append(try SHA256Digest.hex(ofFile: plan.pool.items[i].path)) }
         let names = all.map { plan.pool.items[$0].name }
@@ -90,16 +92,11 @@ public enum TrialRunner {
                                 effect: effect, applicable: false, note: result.note, images: [], iterations: 0,
                                 finalLoss: result.finalLoss, seconds: Date().timeIntervalSince(t0))
         }
-        let scored = Scoring.score(originals: x, labels: labels, result: result, threshold: d.thresholds.successSSIM)
-        let per = 3 * size * size
-        func picture(_ t: Tensor, _ i: Int) -> RGBImage {
-            RGBImage(tensor: Tensor(shape: [3, size, size], data: Array(t.scalars[(i * per)..<((i + 1) * per)])))
-        }
-        let images = try scored.map { s in
+        let images = try outcome.scored.map { s in
             ImageOutcome(original: s.original, reconstruction: s.reconstruction, trueLabel: s.trueLabel,
                          recoveredLabel: s.recoveredLabel, score: s.score,
-                         reconstructionPNG: try PNGBytes.encode(picture(result.images, s.reconstruction)),
-                         originalPNG: try PNGBytes.encode(picture(x, s.original)))
+                         reconstructionPNG: try PNGBytes.encode(RGBImage(tensor: outcome.reconstruction(s.reconstruction))),
+                         originalPNG: try PNGBytes.encode(RGBImage(tensor: outcome.original(s.original)!)))
         }
         return TrialOutcome(spec: spec, seed: seed, imageNames: names, imageSHA256: digests, trueLabels: labels,
                             effect: effect, applicable: true, note: result.note, images: images,

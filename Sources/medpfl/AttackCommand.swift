@@ -132,8 +132,9 @@ struct AttackCommand: ParsableCommand {
             let b = try ImageOptions.load(paths: paths, labels: labels, size: size, classes: m.classes)
             originals = b.x
         }
-        var problems: [(AttackProblem, range: Range<Int>)] = []
-        var rounds: [InterceptedRound] = []
+        // The updates the attacker intercepts: read from a file, or made by the clients (library: AttackPipeline).
+        var jobs: [AttackJob] = [], ranges: [Range<Int>] = [], rounds: [InterceptedRound] = []
+        func attackSeed(_ i: Int) -> UInt64 { SeededGenerator(seed: model.seed).derived("attack-\(i)").seed }
         if let u = update {
             let stored = try input { try Safetensors.read(u) }
             let tensors = try input { () throws -> [Tensor] in
@@ -148,78 +149,59 @@ struct AttackCommand: ParsableCommand {
             let storedKind = try input { try UpdateKind(metadata: stored.metadata) }
             guard clients >= 1, b % clients == 0 else { throw InputError("update \(u): a batch of \(b) does not split over \(clients) clients") }
             if let o = originals, o.shape[0] != b { throw InputError("the update holds a batch of \(b) but \(o.shape[0]) reference images were given") }
-            problems = [(AttackProblem(model: m, state: loaded.state, bn: model.bn, update: tensors, batchSize: b,
-                                       kind: storedKind, clients: clients), 0..<b)]
+            let problem = AttackProblem(model: m, state: loaded.state, bn: model.bn, update: tensors, batchSize: b, kind: storedKind, clients: clients)
+            jobs = [AttackJob(problem: problem, seed: attackSeed(0), originals: originals, labels: originals == nil ? nil : labels)]
+            ranges = [0..<b]
         } else {
             guard let x = originals else { throw InputError("give --image/--label, --images DIR, or --update") }
-            let n = x.shape[0], clients = spec.secureAggregationClients ?? 1, group = batch * clients
-            guard n % group == 0 else {
-                throw InputError("\(n) images do not split into updates of \(group) (\(clients) client\(clients == 1 ? "" : "s") x --batch \(batch))")
+            let made = try input {
+                try AttackPipeline.updates(images: x, labels: labels, batch: batch, kind: kind, model: m, state: loaded.state,
+                                           bn: model.bn, defence: spec, seed: model.seed)
             }
-            for start in stride(from: 0, to: n, by: group) {
-                let xb = x.narrowed([start..<(start + group), 0..<3, 0..<size, 0..<size])
-                let yb = Array(labels[start..<(start + group)])
-                let seed = SeededGenerator(seed: model.seed).derived("defence-\(start / group)").seed
-                let round = try input {
-                    try InterceptedRound.simulate(kind, model: m, state: loaded.state, images: xb, labels: yb, bn: model.bn,
-                                                  defence: spec, seed: seed)
-                }
-                rounds.append(round)
-                problems.append((AttackProblem(model: m, state: loaded.state, bn: model.bn, update: round.update.tensors,
-                                               batchSize: group, kind: kind, clients: round.clients), start..<(start + group)))
+            for (k, (range, round)) in made.enumerated() {
+                rounds.append(round); ranges.append(range)
+                jobs.append(AttackJob(problem: AttackPipeline.problem(round, model: m, state: loaded.state, bn: model.bn), seed: attackSeed(k),
+                                      originals: x.narrowed([range, 0..<3, 0..<size, 0..<size]), labels: Array(labels[range])))
             }
         }
 
         var given: AttackStart? = nil
         if let f = start {
-            guard problems.count == 1 else { throw InputError("--start gives one dummy batch, but \(problems.count) updates are attacked") }
+            guard jobs.count == 1 else { throw InputError("--start gives one dummy batch, but \(jobs.count) updates are attacked") }
             let stored = try input { try Safetensors.read(f) }
             guard let x = stored.tensors["x"] else { throw InputError("start \(f) lacks tensor 'x'") }
             given = AttackStart(images: x.tensor, logits: stored.tensors["logits"]?.tensor)
-            do { try given!.check(for: problems[0].0, kind: config.kind) } catch let e as AttackStartError { throw InputError("start \(f): \(e.description)") }
+            do { try given!.check(for: jobs[0].problem, kind: config.kind) } catch let e as AttackStartError { throw InputError("start \(f): \(e.description)") }
         }
-        // Run every update's attack in parallel (one BLAS thread each).
-        let progress = ProgressLine(total: problems.count, enabled: !quiet)
+        // Every update's attack in parallel (one BLAS thread each), then scored against the originals.
+        let progress = ProgressLine(total: jobs.count, enabled: !quiet)
         let tracer = trace.map { _ in TraceLog() }
-        let attacked = problems.map(\.0), first = given, seedBase = model.seed
-        let results = try Parallel.map(attacked.count, jobs: jobs) { i -> AttackResult in
-            let seed = SeededGenerator(seed: seedBase).derived("attack-\(i)").seed
-            return try Attack.run(config, on: attacked[i], seed: seed, start: first) { it, total, loss in
-                progress.update(i, it, total, loss)
-                tracer?.append(i, it, loss)
-            }
+        let outcomes = try AttackPipeline.run(jobs, config: config, start: given, threshold: threshold, workers: self.jobs) { i, it, total, loss in
+            progress.update(i, it, total, loss)
+            tracer?.append(i, it, loss)
         }
         progress.finish()
         if let f = trace, let t = tracer { try t.write(to: f) }
         let wall = Date().timeIntervalSince(t0)
 
         var rows: [SampleJSON] = []
-        var cells: [CellStatistics] = []
         var recon: [(Int, RGBImage, RGBImage?)] = []
         var note: String? = nil
-        for (k, r) in results.enumerated() {
+        for (k, o) in outcomes.enumerated() {
+            let r = o.result
             if !r.applicable { note = r.note; continue }
-            let range = problems[k].range
-            let b = range.count, per = r.images.count / b
-            if let x = originals {
-                let xb = x.narrowed([range, 0..<3, 0..<size, 0..<size])
-                let scored = Scoring.score(originals: xb, labels: Array(labels[range]), result: r, threshold: threshold)
-                cells.append(CellStatistics(scored: scored, seconds: r.seconds))
-                for s in scored {
+            let range = ranges[k], b = range.count
+            if originals != nil {
+                for s in o.scored {
                     let idx = range.lowerBound + s.original
                     rows.append(SampleJSON(image: paths[idx], trueLabel: s.trueLabel, recoveredLabel: s.recoveredLabel,
                                            mse: s.score.mse, psnr: s.score.psnr, ssim: s.score.ssim, success: s.score.success,
                                            iterations: r.iterations, finalLoss: r.finalLoss, seconds: r.seconds / Double(b)))
-                    let ri = RGBImage(tensor: Tensor(shape: [3, size, size], data: Array(r.images.scalars[(s.reconstruction * per)..<((s.reconstruction + 1) * per)])))
-                    let oi = RGBImage(tensor: Tensor(shape: [3, size, size], data: Array(xb.scalars[(s.original * per)..<((s.original + 1) * per)])))
-                    recon.append((idx, ri, oi))
+                    recon.append((idx, RGBImage(tensor: o.reconstruction(s.reconstruction)), o.original(s.original).map { RGBImage(tensor: $0) }))
                 }
             } else {
-                cells.append(CellStatistics(images: b, successes: 0, labelsRecovered: 0, infersLabels: false, meanSSIM: nil, maxSSIM: nil,
-                                            meanMSE: nil, meanPSNR: nil, seconds: r.seconds, applicable: false))
                 for j in 0..<b {
-                    let ri = RGBImage(tensor: Tensor(shape: [3, size, size], data: Array(r.images.scalars[(j * per)..<((j + 1) * per)])))
-                    recon.append((j, ri, nil))
+                    recon.append((j, RGBImage(tensor: o.reconstruction(j)), nil))
                     rows.append(SampleJSON(image: "(unknown: captured update)", trueLabel: -1, recoveredLabel: r.labels[j],
                                            mse: .nan, psnr: .nan, ssim: .nan, success: false, iterations: r.iterations,
                                            finalLoss: r.finalLoss, seconds: r.seconds / Double(b)))
@@ -228,7 +210,7 @@ struct AttackCommand: ParsableCommand {
         }
         if let dir = out { try writeImages(recon, to: dir) }
         // The statistics every layer shares (CellStatistics: PSNR capped at 100 dB per image).
-        let stats = CellStatistics.sum(cells)
+        let stats = CellStatistics.sum(outcomes.filter(\.result.applicable).map(\.statistics))
         let agg = Aggregate(attack: config.kind.rawValue, model: m.name, images: rows.count,
                             asr: stats.asr ?? .nan, meanSSIM: stats.meanSSIM ?? .nan, meanMSE: stats.meanMSE ?? .nan,
                             meanPSNR: stats.meanPSNR ?? .nan, labelAccuracy: stats.labelLeakage ?? .nan,

@@ -49,6 +49,31 @@ def soft_ce(pred, target):
     return torch.mean(torch.sum(-target * F.log_softmax(pred, dim=-1), 1))
 
 
+def lbfgs_attack(net, target, dummy, logits, inferred, steps):
+    """The anchors' DLG / iDLG loop: torch.optim.LBFGS (defaults) on the dummy images (and, for DLG, the dummy
+    label logits: give `logits` and no `inferred` label) matching `target` in squared L2, `steps` steps.
+    Returns the closure (for a final evaluation), one dict per step (loss, evals, n_iter) and every closure value."""
+    opt = torch.optim.LBFGS([dummy] if logits is None else [dummy, logits])
+    evals = []
+
+    def closure():
+        opt.zero_grad()
+        pred = net(dummy)
+        loss = F.cross_entropy(pred, torch.tensor([inferred])) if logits is None else soft_ce(pred, F.softmax(logits, dim=-1))
+        g = torch.autograd.grad(loss, net.parameters(), create_graph=True)
+        diff = sum(((gx - gy) ** 2).sum() for gx, gy in zip(g, target))
+        diff.backward()
+        evals.append(float(diff.item()))
+        return diff
+
+    steps_log = []
+    for _ in range(steps):
+        l = opt.step(closure)
+        st = opt.state[opt.param_groups[0]['params'][0]]
+        steps_log.append(dict(loss=float(l.detach()), evals=len(evals), n_iter=int(st['n_iter'])))
+    return closure, steps_log, evals
+
+
 def make_case(image, label, outdir, attack='dlg', level=0, steps=300, seed=1234, classes=6):
     """Writes weights/update/start (and, with steps > 0, torch's run as trajectory.json) to outdir.
 
@@ -83,29 +108,8 @@ def make_case(image, label, outdir, attack='dlg', level=0, steps=300, seed=1234,
         start['logits'] = logits.detach().clone()
     save_file(start, os.path.join(outdir, 'start.safetensors'))
 
-    if idlg:
-        inferred = int(torch.argmin(torch.sum(target[-2], dim=-1), dim=-1).item())
-        opt = torch.optim.LBFGS([dummy])
-    else:
-        inferred = None
-        opt = torch.optim.LBFGS([dummy, logits])
-    evals = []
-
-    def closure():
-        opt.zero_grad()
-        pred = net(dummy)
-        loss = F.cross_entropy(pred, torch.tensor([inferred])) if idlg else soft_ce(pred, F.softmax(logits, dim=-1))
-        g = torch.autograd.grad(loss, net.parameters(), create_graph=True)
-        diff = sum(((gx - gy) ** 2).sum() for gx, gy in zip(g, target))
-        diff.backward()
-        evals.append(float(diff.item()))
-        return diff
-
-    steps_log = []
-    for _ in range(steps):
-        l = opt.step(closure)
-        st = opt.state[opt.param_groups[0]['params'][0]]
-        steps_log.append(dict(loss=float(l.detach()), evals=len(evals), n_iter=int(st['n_iter'])))
+    inferred = int(torch.argmin(torch.sum(target[-2], dim=-1), dim=-1).item()) if idlg else None
+    closure, steps_log, evals = lbfgs_attack(net, target, dummy, None if idlg else logits, inferred, steps)
     traj = dict(image=os.path.basename(image), label=label, inferred_label=inferred, attack=attack, level=level if cpl else None,
                 seed=seed, torch=torch.__version__)
     if steps > 0:

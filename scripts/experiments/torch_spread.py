@@ -20,12 +20,11 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import load_file
 from skimage.metrics import structural_similarity
 
-from torch_crosscheck import LeNet, soft_ce
+from torch_crosscheck import LeNet, lbfgs_attack
 
 
 def ssim(a, b):
@@ -33,33 +32,14 @@ def ssim(a, b):
                                        data_range=1.0, channel_axis=-1))
 
 
-def run(net, target, start, label, idlg, steps, classes):
+def run(net, target, start, label, idlg, steps):
     dummy = start['x'].clone().requires_grad_(True)
-    if idlg:
-        opt = torch.optim.LBFGS([dummy])
-    else:
-        logits = start['logits'].clone().requires_grad_(True)
-        opt = torch.optim.LBFGS([dummy, logits])
-    evals = []
-
-    def closure():
-        opt.zero_grad()
-        pred = net(dummy)
-        loss = F.cross_entropy(pred, torch.tensor([label])) if idlg else soft_ce(pred, F.softmax(logits, dim=-1))
-        g = torch.autograd.grad(loss, net.parameters(), create_graph=True)
-        diff = sum(((gx - gy) ** 2).sum() for gx, gy in zip(g, target))
-        diff.backward()
-        evals.append(float(diff.item()))
-        return diff
-
-    step_loss = []
-    for _ in range(steps):
-        step_loss.append(float(opt.step(closure).detach()))
-    st = opt.state[opt.param_groups[0]['params'][0]]
+    logits = None if idlg else start['logits'].clone().requires_grad_(True)
+    closure, steps_log, evals = lbfgs_attack(net, target, dummy, logits, label, steps)
     final = float(closure().item())
     rec = dummy.detach()[0].clamp(0, 1).numpy().transpose(1, 2, 0)
-    out = dict(start_loss=evals[0], step1_loss=step_loss[1] if len(step_loss) > 1 else None, final_loss=final,
-               iterations=int(st['n_iter']), reconstruction=rec)
+    out = dict(start_loss=evals[0], step1_loss=steps_log[1]['loss'] if len(steps_log) > 1 else None, final_loss=final,
+               iterations=steps_log[-1]['n_iter'], reconstruction=rec)
     if not idlg:
         out['recovered_label'] = int(torch.argmax(logits.detach(), dim=-1).item())
     return out
@@ -97,7 +77,7 @@ def main():
             g = torch.Generator().manual_seed(seed)
             for k in s:
                 s[k] = s[k] * (1 + 2.0 ** -23 * torch.randn(s[k].shape, generator=g))
-        r = run(net, target, s, label, idlg, a.steps, classes)
+        r = run(net, target, s, label, idlg, a.steps)
         r['ssim'] = ssim(gt, r.pop('reconstruction'))
         r['case'] = name
         runs.append(r)

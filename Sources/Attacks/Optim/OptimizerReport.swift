@@ -101,3 +101,19 @@ struct BestIterate<Scalar: BinaryFloatingPoint> {
         }
     }
 }
+
+/// What the attacks need of an optimiser (L-BFGS and Adam both are one): a parameter vector it moves, one
+/// `step` at a time, with its counts and whether it gave up (too many non-finite restarts). The attacks'
+/// optimisation loop is written once against this protocol (`MatchingOptimisation.optimise`).
+public protocol ParameterOptimizer: AnyObject {
+    associatedtype Scalar: BinaryFloatingPoint
+    var parameters: [Scalar] { get }
+    var iterations: Int { get }
+    var evaluations: Int { get }
+    var isStopped: Bool { get }
+    /// One step; returns the loss at the parameters the step started from.
+    func step(_ objective: OptimizerObjective<Scalar>) throws -> Double
+}
+
+extension LBFGS: ParameterOptimizer {}
+extension Adam: ParameterOptimizer {}
