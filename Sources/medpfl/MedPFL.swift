@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Foundation
 import Tensor
 
@@ -25,6 +26,10 @@ struct MedPFL: ParsableCommand {
         } catch let e as InputError {
             FileHandle.standardError.write(Data("medpfl: error: \(e.message)\n".utf8))
             Foundation.exit(2)
+        } catch let e as AuditError {
+            // Bad input (a damaged or foreign log, a wrong id) exits 2; a refusal of the store 1; one line each.
+            FileHandle.standardError.write(Data("medpfl: error: \(e.description)\n".utf8))
+            Foundation.exit(e.isInput ? 2 : 1)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is CleanExit { exit(withError: error) }

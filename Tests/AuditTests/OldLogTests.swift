@@ -66,4 +66,33 @@ final class OldLogTests: XCTestCase {
         try q.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
         XCTAssertThrowsError(try AuditStore(readingAt: path)) { XCTAssertTrue("\($0)".contains("newer medpfl"), "\($0)") }
     }
+
+    /// A damaged log is never read as plausible data: an unknown value or a missing column is an error naming
+    /// the table, the row id and the column.
+    func testADamagedLogIsAnErrorNamingTableRowAndColumn() throws {
+        let path = try copyOfOldLog()
+        let q = try DatabaseQueue(path: path)
+        try q.write { db in
+            try db.execute(sql: "DROP TRIGGER trials_finished_no_update")
+            try db.execute(sql: "UPDATE trials SET attack_kind = 'no-such-attack' WHERE id = 3")
+        }
+        XCTAssertThrowsError(try AuditStore(readingAt: path).trials(audit: 1)) { e in
+            XCTAssertTrue("\(e)".contains("trials row 3, column attack_kind: unknown attack 'no-such-attack'"), "\(e)")
+            XCTAssertEqual((e as? AuditError)?.isInput, true, "a damaged log is bad input (exit 2)")
+        }
+        try q.write { db in
+            try db.execute(sql: "UPDATE trials SET attack_kind = 'idlg' WHERE id = 3")
+            try db.execute(sql: "ALTER TABLE trials DROP COLUMN iterations")
+        }
+        XCTAssertThrowsError(try AuditStore(readingAt: path).trials(audit: 1)) { e in
+            XCTAssertTrue("\(e)".contains("trials row 1, column iterations: is missing"), "\(e)")
+        }
+        try q.write { db in
+            try db.execute(sql: "DROP TRIGGER audits_finished_no_update")
+            try db.execute(sql: "UPDATE audits SET seed = 'x12' WHERE id = 1")
+        }
+        XCTAssertThrowsError(try AuditStore(readingAt: path).audits()) { e in
+            XCTAssertTrue("\(e)".contains("audits row 1, column seed"), "\(e)")
+        }
+    }
 }

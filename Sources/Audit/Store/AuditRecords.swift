@@ -15,8 +15,40 @@ public enum AuditStatus: String, Codable, Sendable, CaseIterable {
     case failed
 }
 
+/// A stored status that is not one of these fails to decode (an error naming the column), never a default.
+extension AuditStatus: DatabaseValueConvertible {}
+
+/// The GRDB idiom every table of the log follows: a `Codable` record whose `CodingKeys` are the column
+/// names, JSON columns (arrays, configurations, effects) coded by GRDB with the log's JSON coder
+/// (`AuditJSON`: sorted keys, non-finite numbers as strings). A value that does not decode is an error
+/// naming the table, the row id and the column (`AuditStore.decodeRows`), never a default.
+public protocol AuditTableRecord: Codable, FetchableRecord, MutablePersistableRecord {}
+
+extension AuditTableRecord {
+    public static func databaseJSONDecoder(for column: String) -> JSONDecoder { AuditJSON.decoder() }
+    public static func databaseJSONEncoder(for column: String) -> JSONEncoder { AuditJSON.encoder() }
+}
+
+/// A 64-bit seed, stored as decimal text (SQLite's INTEGER is signed; seeds use all 64 bits).
+struct DecimalSeed: Codable, DatabaseValueConvertible, Sendable, Equatable {
+    let value: UInt64
+    init(_ v: UInt64) { value = v }
+    var databaseValue: DatabaseValue { String(value).databaseValue }
+    static func fromDatabaseValue(_ dbValue: DatabaseValue) -> DecimalSeed? {
+        String.fromDatabaseValue(dbValue).flatMap { UInt64($0) }.map(DecimalSeed.init)
+    }
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let t = try c.decode(String.self)
+        guard let v = UInt64(t) else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a seed: \(t.prefix(24))") }
+        value = v
+    }
+    func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(String(value)) }
+}
+
 /// One audit (a row of `audits`).
-public struct AuditRecord: FetchableRecord, Codable, Sendable, Equatable {
+public struct AuditRecord: AuditTableRecord, Sendable, Equatable {
+    public static let databaseTableName = "audits"
     public let id: Int64
     public let site: String
     /// Model name (zoo name or the model file's name).
@@ -28,7 +60,8 @@ public struct AuditRecord: FetchableRecord, Codable, Sendable, Equatable {
     public let configJSON: String
     public let configSHA256: String
     public let toolVersion: String
-    public let seed: UInt64
+    let storedSeed: DecimalSeed
+    public var seed: UInt64 { storedSeed.value }
     public let commandLine: String
     public let definitionPath: String?
     /// "K/N" for one shard of a sharded audit, nil for a whole audit.
@@ -44,14 +77,11 @@ public struct AuditRecord: FetchableRecord, Codable, Sendable, Equatable {
     public let pid: Int?
     public let host: String?
 
-    public init(row: Row) throws {
-        id = row["id"]; site = row["site"]; model = row["model"]; modelVersion = row["model_version"]
-        modelSHA256 = row["model_sha256"]; configJSON = row["config_json"]; configSHA256 = row["config_sha256"]
-        toolVersion = row["tool_version"]; seed = try StoredValue.parse(row, "audits", "seed") { UInt64($0) }; commandLine = row["command_line"]
-        definitionPath = row["definition_path"]; shard = row["shard"]; trialsPlanned = row["trials_planned"]
-        gridSize = row["grid_size"]; startedAt = row["started_at"]; finishedAt = row["finished_at"]
-        status = try StoredValue.parse(row, "audits", "status") { AuditStatus(rawValue: $0) }; statusNote = row["status_note"]
-        pid = row["pid"]; host = row["host"]
+    enum CodingKeys: String, CodingKey {
+        case id, site, model, modelVersion = "model_version", modelSHA256 = "model_sha256", configJSON = "config_json"
+        case configSHA256 = "config_sha256", toolVersion = "tool_version", storedSeed = "seed", commandLine = "command_line"
+        case definitionPath = "definition_path", shard, trialsPlanned = "trials_planned", gridSize = "grid_size"
+        case startedAt = "started_at", finishedAt = "finished_at", status, statusNote = "status_note", pid, host
     }
 
     /// The resolved configuration the audit ran with.
@@ -59,8 +89,12 @@ public struct AuditRecord: FetchableRecord, Codable, Sendable, Equatable {
 }
 
 /// One trial (a row of `trials`): a sample attacked by one attack under one defence setting.
-public struct TrialRecord: FetchableRecord, Codable, Sendable {
-    public let id: Int64
+public struct TrialRecord: AuditTableRecord, Sendable {
+    public static let databaseTableName = "trials"
+    /// nil only for a row not inserted yet.
+    var rowID: Int64?
+    /// The row id (every fetched trial has one).
+    public var id: Int64 { rowID ?? -1 }
     public let auditID: Int64
     public let key: String
     public let gridIndex: Int
@@ -75,7 +109,12 @@ public struct TrialRecord: FetchableRecord, Codable, Sendable {
     public let defence: String
     /// What the defence did to the update (SNR, fraction of entries changed, epsilon...).
     public let effect: DefenceEffect
-    public let seed: UInt64
+    /// The same as `effect`'s fields, as columns for queries.
+    let snr: Double?
+    let fractionChanged: Double?
+    let epsilon: Double?
+    let storedSeed: DecimalSeed
+    public var seed: UInt64 { storedSeed.value }
     public let trueLabels: [Int]
     public let recoveredLabels: [Int?]
     public let applicable: Bool
@@ -85,7 +124,7 @@ public struct TrialRecord: FetchableRecord, Codable, Sendable {
     public let images: Int
     public let successes: Int
     public let labelsRecovered: Int
-    /// Means over the trial's images (nil when not applicable).
+    /// Means over the trial's images (nil when not applicable; PSNR capped as `CellStatistics` defines).
     public let mse: Double?
     public let psnr: Double?
     public let ssim: Double?
@@ -96,25 +135,38 @@ public struct TrialRecord: FetchableRecord, Codable, Sendable {
     public let seconds: Double
     public let recordedAt: Date
 
-    public init(row: Row) throws {
-        func json<T: Decodable>(_ t: T.Type, _ col: String) throws -> T { try AuditJSON.decode(t, row[col]) }
-        id = row["id"]; auditID = row["audit_id"]; key = row["trial_key"]; gridIndex = row["grid_index"]
-        sampleIndex = row["sample_index"]; imagePaths = try json([String].self, "image_paths")
-        imageSHA256 = try json([String].self, "image_sha256"); attack = row["attack"]
-        attackKind = try StoredValue.parse(row, "trials", "attack_kind") { AttackKind(rawValue: $0) }
-        attackConfig = try json(AttackConfig.self, "attack_config"); defence = row["defence"]
-        effect = try json(DefenceEffect.self, "defence_effect"); seed = try StoredValue.parse(row, "trials", "seed") { UInt64($0) }
-        trueLabels = try json([Int].self, "true_labels"); recoveredLabels = try json([Int?].self, "recovered_labels")
-        applicable = row["applicable"]; note = row["note"]; images = row["images"]; successes = row["successes"]
-        labelsRecovered = row["labels_recovered"]; mse = row["mse"]; psnr = row["psnr"]; ssim = row["ssim"]
-        maxSSIM = row["max_ssim"]; success = row["success"]; iterations = row["iterations"]
-        finalLoss = row["final_loss"]; seconds = row["seconds"]; recordedAt = row["recorded_at"]
+    enum CodingKeys: String, CodingKey {
+        case rowID = "id", auditID = "audit_id", key = "trial_key", gridIndex = "grid_index", sampleIndex = "sample_index"
+        case imagePaths = "image_paths", imageSHA256 = "image_sha256", attack, attackKind = "attack_kind"
+        case attackConfig = "attack_config", defence, effect = "defence_effect", snr, fractionChanged = "fraction_changed"
+        case epsilon, storedSeed = "seed", trueLabels = "true_labels", recoveredLabels = "recovered_labels", applicable, note
+        case images, successes, labelsRecovered = "labels_recovered", mse, psnr, ssim, maxSSIM = "max_ssim", success
+        case iterations, finalLoss = "final_loss", seconds, recordedAt = "recorded_at"
     }
+
+    /// The row a finished trial is recorded as.
+    init(_ o: TrialOutcome, audit: Int64, recordedAt: Date) {
+        let stats = o.statistics
+        rowID = nil; auditID = audit; key = o.spec.key; gridIndex = o.spec.index; sampleIndex = o.spec.sample
+        imagePaths = o.imageNames; imageSHA256 = o.imageSHA256; attack = o.spec.attack.label
+        attackKind = o.spec.attack.config.kind; attackConfig = o.spec.attack.config; defence = o.spec.defence.description
+        effect = o.effect; snr = o.effect.snr; fractionChanged = o.effect.fractionChanged; epsilon = o.effect.epsilon
+        storedSeed = DecimalSeed(o.seed); trueLabels = o.trueLabels; recoveredLabels = o.recoveredLabels
+        applicable = o.applicable; note = o.note; images = o.trueLabels.count; successes = stats.successes
+        labelsRecovered = stats.labelsRecovered; mse = stats.meanMSE; psnr = stats.meanPSNR; ssim = stats.meanSSIM
+        maxSSIM = stats.maxSSIM; success = stats.successes > 0; iterations = o.iterations
+        finalLoss = o.finalLoss.isFinite ? o.finalLoss : nil; seconds = o.seconds; self.recordedAt = recordedAt
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { rowID = inserted.rowID }
 }
 
 /// One reconstructed image of a trial and its original, as PNG bytes.
-public struct ReconstructionRecord: FetchableRecord, Sendable {
-    public let id: Int64
+public struct ReconstructionRecord: AuditTableRecord, Sendable {
+    public static let databaseTableName = "reconstructions"
+    /// nil only for a row not inserted yet.
+    var rowID: Int64?
+    public var id: Int64 { rowID ?? -1 }
     public let trialID: Int64
     /// Index of the original within the attacked batch.
     public let imageIndex: Int
@@ -122,23 +174,33 @@ public struct ReconstructionRecord: FetchableRecord, Sendable {
     public let trueLabel: Int
     public let recoveredLabel: Int?
     public let mse: Double
-    public let psnr: Double
+    /// NULL in the log for an exact reconstruction.
+    let storedPSNR: Double?
+    /// PSNR in dB (`+infinity` for an exact reconstruction).
+    public var psnr: Double { storedPSNR ?? .infinity }
     public let ssim: Double
     public let success: Bool
     public let reconstructionPNG: Data
     public let originalPNG: Data
 
-    public init(row: Row) throws {
-        id = row["id"]; trialID = row["trial_id"]; imageIndex = row["image_index"]
-        reconstructionIndex = row["reconstruction_index"]; trueLabel = row["true_label"]
-        recoveredLabel = row["recovered_label"]; mse = row["mse"]; psnr = (row["psnr"] as Double?) ?? .infinity
-        ssim = row["ssim"]; success = row["success"]; reconstructionPNG = row["reconstruction_png"]
-        originalPNG = row["original_png"]
+    enum CodingKeys: String, CodingKey {
+        case rowID = "id", trialID = "trial_id", imageIndex = "image_index", reconstructionIndex = "reconstruction_index"
+        case trueLabel = "true_label", recoveredLabel = "recovered_label", mse, storedPSNR = "psnr", ssim, success
+        case reconstructionPNG = "reconstruction_png", originalPNG = "original_png"
     }
+
+    init(_ im: ImageOutcome, trial: Int64) {
+        rowID = nil; trialID = trial; imageIndex = im.original; reconstructionIndex = im.reconstruction; trueLabel = im.trueLabel
+        recoveredLabel = im.recoveredLabel; mse = im.score.mse; storedPSNR = im.score.psnr.isFinite ? im.score.psnr : nil
+        ssim = im.score.ssim; success = im.score.success; reconstructionPNG = im.reconstructionPNG; originalPNG = im.originalPNG
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { rowID = inserted.rowID }
 }
 
 /// Accuracy of a model trained with FL under one defence setting.
-public struct UtilityRunRecord: FetchableRecord, Codable, Sendable, Equatable {
+public struct UtilityRunRecord: AuditTableRecord, Sendable, Equatable {
+    public static let databaseTableName = "utility_runs"
     public let auditID: Int64
     public let defence: String
     public let accuracy: Double
@@ -148,27 +210,35 @@ public struct UtilityRunRecord: FetchableRecord, Codable, Sendable, Equatable {
     public let drop: Double
     public let rounds: Int
     public let clients: Int
-    public let seed: UInt64
+    let storedSeed: DecimalSeed
+    public var seed: UInt64 { storedSeed.value }
     public let seconds: Double
     public let details: String?
+    var recordedAt: Date? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case auditID = "audit_id", defence, accuracy, baselineAccuracy = "baseline_accuracy", drop = "accuracy_drop"
+        case rounds, clients, storedSeed = "seed", seconds, details, recordedAt = "recorded_at"
+    }
 
     public init(auditID: Int64, defence: String, accuracy: Double, baselineAccuracy: Double, rounds: Int, clients: Int,
                 seed: UInt64, seconds: Double, details: String?) {
         self.auditID = auditID; self.defence = defence; self.accuracy = accuracy; self.baselineAccuracy = baselineAccuracy
-        self.drop = baselineAccuracy - accuracy; self.rounds = rounds; self.clients = clients; self.seed = seed
+        self.drop = baselineAccuracy - accuracy; self.rounds = rounds; self.clients = clients; self.storedSeed = DecimalSeed(seed)
         self.seconds = seconds; self.details = details
     }
 
-    public init(row: Row) throws {
-        auditID = row["audit_id"]; defence = row["defence"]; accuracy = row["accuracy"]
-        baselineAccuracy = row["baseline_accuracy"]; drop = row["accuracy_drop"]; rounds = row["rounds"]
-        clients = row["clients"]; seed = try StoredValue.parse(row, "utility_runs", "seed") { UInt64($0) }; seconds = row["seconds"]; details = row["details"]
+    public static func == (a: UtilityRunRecord, b: UtilityRunRecord) -> Bool {
+        a.auditID == b.auditID && a.defence == b.defence && a.accuracy == b.accuracy && a.baselineAccuracy == b.baselineAccuracy
+            && a.drop == b.drop && a.rounds == b.rounds && a.clients == b.clients && a.seed == b.seed && a.seconds == b.seconds
+            && a.details == b.details
     }
 }
 
 /// One line of an audit's verdict, written when the audit finishes.
-public struct RecommendationRecord: FetchableRecord, Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+public struct RecommendationRecord: AuditTableRecord, Sendable, Equatable {
+    public static let databaseTableName = "recommendations"
+    public enum Kind: String, Codable, Sendable, DatabaseValueConvertible {
         /// The site's overall risk (the band of the declared defence).
         case site
         /// The recommended setting, or the plain statement that none is LOW risk.
@@ -178,36 +248,22 @@ public struct RecommendationRecord: FetchableRecord, Codable, Sendable, Equatabl
         /// Any other remark (e.g. attacks that did not apply).
         case note
     }
+    var auditID: Int64? = nil
     public let position: Int
     public let kind: Kind
     public let setting: String?
     public let band: String?
     public let text: String
 
+    enum CodingKeys: String, CodingKey {
+        case auditID = "audit_id", position, kind, setting, band, text
+    }
+
     public init(position: Int, kind: Kind, setting: String?, band: String?, text: String) {
         self.position = position; self.kind = kind; self.setting = setting; self.band = band; self.text = text
     }
 
-    public init(row: Row) throws {
-        position = row["position"]; kind = try StoredValue.parse(row, "recommendations", "kind") { Kind(rawValue: $0) }; setting = row["setting"]
-        band = row["band"]; text = row["text"]
-    }
-}
-
-/// A value in the audit log that the reader does not understand: an error naming the table, row and column,
-/// never a plausible default (a damaged log must not read as data).
-public struct StoredValueError: Error, CustomStringConvertible {
-    public let description: String
-}
-
-enum StoredValue {
-    /// The text column `column` of `row`, parsed by `parse`; throws when it is missing or does not parse.
-    static func parse<T>(_ row: Row, _ table: String, _ column: String, _ parse: (String) -> T?) throws -> T {
-        let id: Int64? = row["id"]
-        let where_ = "\(table) row \(id.map(String.init) ?? "?"), column \(column)"
-        guard row.hasColumn(column) else { throw StoredValueError(description: "audit log: \(where_) is missing") }
-        guard let text = row[column] as String? else { throw StoredValueError(description: "audit log: \(where_) is empty") }
-        guard let v = parse(text) else { throw StoredValueError(description: "audit log: \(where_) holds '\(text.prefix(40))', which this medpfl does not know") }
-        return v
+    public static func == (a: RecommendationRecord, b: RecommendationRecord) -> Bool {
+        a.position == b.position && a.kind == b.kind && a.setting == b.setting && a.band == b.band && a.text == b.text
     }
 }

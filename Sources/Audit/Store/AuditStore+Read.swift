@@ -6,14 +6,14 @@ extension AuditStore {
     /// Every audit, oldest first; only those of `site` when given.
     public func audits(site: String? = nil) throws -> [AuditRecord] {
         try read { db in
-            if let s = site { return try AuditRecord.fetchAll(db, sql: "SELECT * FROM audits WHERE site = ? ORDER BY started_at, id", arguments: [s]) }
-            return try AuditRecord.fetchAll(db, sql: "SELECT * FROM audits ORDER BY started_at, id")
+            if let s = site { return try fetchRecords(db, AuditRecord.self, sql: "SELECT * FROM audits WHERE site = ? ORDER BY started_at, id", arguments: [s]) }
+            return try fetchRecords(db, AuditRecord.self, sql: "SELECT * FROM audits ORDER BY started_at, id")
         }
     }
 
     /// The audit with this id, or nil.
     public func audit(id: Int64) throws -> AuditRecord? {
-        try read { db in try AuditRecord.fetchOne(db, sql: "SELECT * FROM audits WHERE id = ?", arguments: [id]) }
+        try read { db in try fetchRecords(db, AuditRecord.self, sql: "SELECT * FROM audits WHERE id = ?", arguments: [id]).first }
     }
 
     /// The audit with this id; a bad-input error naming the log when there is none.
@@ -25,16 +25,16 @@ extension AuditStore {
     /// The latest finished audit of `site` that started before `date` (for "since last audit" comparisons).
     public func previousAudit(site: String, before date: Date) throws -> AuditRecord? {
         try read { db in
-            try AuditRecord.fetchOne(db, sql: """
+            try fetchRecords(db, AuditRecord.self, sql: """
                 SELECT * FROM audits WHERE site = ? AND status = 'finished' AND started_at < ? ORDER BY started_at DESC, id DESC LIMIT 1
-                """, arguments: [site, date])
+                """, arguments: [site, date]).first
         }
     }
 
     /// Unfinished audits with this configuration (and shard), newest first: candidates for `--resume`.
     public func unfinishedAudits(configSHA256: String, shard: String?) throws -> [AuditRecord] {
         try read { db in
-            try AuditRecord.fetchAll(db, sql: """
+            try fetchRecords(db, AuditRecord.self, sql: """
                 SELECT * FROM audits WHERE config_sha256 = ? AND status != 'finished' AND shard IS ? ORDER BY started_at DESC, id DESC
                 """, arguments: [configSHA256, shard])
         }
@@ -42,7 +42,7 @@ extension AuditStore {
 
     /// Every trial of an audit in grid order.
     public func trials(audit: Int64) throws -> [TrialRecord] {
-        try read { db in try TrialRecord.fetchAll(db, sql: "SELECT * FROM trials WHERE audit_id = ? ORDER BY grid_index", arguments: [audit]) }
+        try read { db in try fetchRecords(db, TrialRecord.self, sql: "SELECT * FROM trials WHERE audit_id = ? ORDER BY grid_index", arguments: [audit]) }
     }
 
     /// Keys of the trials an audit has recorded.
@@ -58,14 +58,14 @@ extension AuditStore {
     /// The reconstructions of one trial, by image index.
     public func reconstructions(trial: Int64) throws -> [ReconstructionRecord] {
         try read { db in
-            try ReconstructionRecord.fetchAll(db, sql: "SELECT * FROM reconstructions WHERE trial_id = ? ORDER BY image_index", arguments: [trial])
+            try fetchRecords(db, ReconstructionRecord.self, sql: "SELECT * FROM reconstructions WHERE trial_id = ? ORDER BY image_index", arguments: [trial])
         }
     }
 
     /// The reconstructions of an audit, optionally only for one defence setting and/or attack, in grid order.
     public func reconstructions(audit: Int64, defence: String? = nil, attack: String? = nil) throws -> [ReconstructionRecord] {
         try read { db in
-            try ReconstructionRecord.fetchAll(db, sql: """
+            try fetchRecords(db, ReconstructionRecord.self, sql: """
                 SELECT r.* FROM reconstructions r JOIN trials t ON r.trial_id = t.id
                 WHERE t.audit_id = ? AND (? IS NULL OR t.defence = ?) AND (? IS NULL OR t.attack = ?)
                 ORDER BY t.grid_index, r.image_index
@@ -75,13 +75,13 @@ extension AuditStore {
 
     /// Utility runs of an audit.
     public func utilityRuns(audit: Int64) throws -> [UtilityRunRecord] {
-        try read { db in try UtilityRunRecord.fetchAll(db, sql: "SELECT * FROM utility_runs WHERE audit_id = ? ORDER BY id", arguments: [audit]) }
+        try read { db in try fetchRecords(db, UtilityRunRecord.self, sql: "SELECT * FROM utility_runs WHERE audit_id = ? ORDER BY id", arguments: [audit]) }
     }
 
     /// The verdict lines written when the audit finished (empty while unfinished).
     public func recommendations(audit: Int64) throws -> [RecommendationRecord] {
         try read { db in
-            try RecommendationRecord.fetchAll(db, sql: "SELECT * FROM recommendations WHERE audit_id = ? ORDER BY position", arguments: [audit])
+            try fetchRecords(db, RecommendationRecord.self, sql: "SELECT * FROM recommendations WHERE audit_id = ? ORDER BY position", arguments: [audit])
         }
     }
 

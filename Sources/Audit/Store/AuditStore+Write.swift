@@ -55,31 +55,17 @@ extension AuditStore {
     /// nothing) when the audit already holds a trial with this key.
     @discardableResult
     public func record(_ o: TrialOutcome, audit: Int64) throws -> Bool {
-        let stats = o.statistics
-        let enc = { (v: Encodable) throws -> String in try AuditJSON.encode(v) }
-        let values: [DatabaseValueConvertible?] = [
-            o.spec.key, o.spec.index, o.spec.sample, try enc(o.imageNames), try enc(o.imageSHA256), o.spec.attack.label,
-            o.spec.attack.config.kind.rawValue, try enc(o.spec.attack.config), o.spec.defence.description, try enc(o.effect),
-            o.effect.snr, o.effect.fractionChanged, o.effect.epsilon, String(o.seed), try enc(o.trueLabels),
-            try enc(o.recoveredLabels), o.applicable, o.note, o.trueLabels.count, stats.successes, stats.labelsRecovered,
-            stats.meanMSE, stats.meanPSNR, stats.meanSSIM, stats.maxSSIM, stats.successes > 0, o.iterations,
-            o.finalLoss.isFinite ? o.finalLoss : nil, o.seconds, Date(),
-        ]
+        let recordedAt = Date()
         return try write { db in
+            var row = TrialRecord(o, audit: audit, recordedAt: recordedAt)
             try requireUnfinished(db, audit)
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM trials WHERE audit_id = ? AND trial_key = ?", arguments: [audit, o.spec.key]) == true {
                 return false
             }
-            let cols = Self.trialColumns
-            try db.execute(sql: "INSERT INTO trials (audit_id, \(cols.joined(separator: ", "))) VALUES (?\(String(repeating: ", ?", count: cols.count)))",
-                           arguments: StatementArguments([audit] + values))
-            let trial = db.lastInsertedRowID
-            let rc = Self.reconstructionColumns
+            try row.insert(db)
             for im in o.images {
-                try db.execute(sql: "INSERT INTO reconstructions (trial_id, \(rc.joined(separator: ", "))) VALUES (?\(String(repeating: ", ?", count: rc.count)))",
-                               arguments: [trial, im.original, im.reconstruction, im.trueLabel, im.recoveredLabel, im.score.mse,
-                                           im.score.psnr.isFinite ? im.score.psnr : nil, im.score.ssim, im.score.success,
-                                           im.reconstructionPNG, im.originalPNG])
+                var r = ReconstructionRecord(im, trial: row.id)
+                try r.insert(db)
             }
             return true
         }
@@ -93,11 +79,9 @@ extension AuditStore {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM utility_runs WHERE audit_id = ? AND defence = ?", arguments: [u.auditID, u.defence]) == true {
                 return false
             }
-            try db.execute(sql: """
-                INSERT INTO utility_runs (audit_id, defence, accuracy, baseline_accuracy, accuracy_drop, rounds, clients, seed,
-                    seconds, details, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [u.auditID, u.defence, u.accuracy, u.baselineAccuracy, u.drop, u.rounds, u.clients,
-                                 String(u.seed), u.seconds, u.details, Date()])
+            var row = u
+            row.recordedAt = Date()
+            try row.insert(db)
             return true
         }
     }
@@ -135,8 +119,9 @@ extension AuditStore {
             }
             try db.execute(sql: "DELETE FROM recommendations WHERE audit_id = ?", arguments: [audit])
             for r in recommendations {
-                try db.execute(sql: "INSERT INTO recommendations (audit_id, position, kind, setting, band, text) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [audit, r.position, r.kind.rawValue, r.setting, r.band, r.text])
+                var row = r
+                row.auditID = audit
+                try row.insert(db)
             }
             try db.execute(sql: "UPDATE audits SET status = 'finished', finished_at = ?, status_note = NULL WHERE id = ?", arguments: [date, audit])
         }

@@ -158,6 +158,47 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    /// The records `sql` selects, decoded one row at a time, so that a row that does not decode is an error
+    /// naming the table, the row id and the column ("audit log P: trials row 12, column attack_kind: unknown
+    /// attack 'x'"), without the row's other values (they may name patients' files). Bad input: exit 2.
+    func fetchRecords<R: AuditTableRecord>(_ db: Database, _ type: R.Type, sql: String, arguments: StatementArguments = StatementArguments()) throws -> [R] {
+        var out: [R] = []
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() {
+            do { out.append(try R(row: row)) } catch {
+                let id: Int64? = row.hasColumn("id") ? row["id"] : nil
+                throw AuditError.input("audit log \(path): \(R.databaseTableName) row \(id.map(String.init) ?? "?"), \(Self.decodingProblem(error))")
+            }
+        }
+        return out
+    }
+
+    /// "column attack_kind: unknown attack 'x'" from a GRDB or Codable decoding error.
+    static func decodingProblem(_ error: Error) -> String {
+        if let e = error as? DecodingError {
+            let (path, why): ([CodingKey], String)
+            switch e {
+            case .dataCorrupted(let c): (path, why) = (c.codingPath, c.debugDescription)
+            case .keyNotFound(let k, let c): (path, why) = (c.codingPath + [k], "is missing")
+            case .typeMismatch(_, let c), .valueNotFound(_, let c): (path, why) = (c.codingPath, c.debugDescription)
+            @unknown default: (path, why) = ([], "\(e)")
+            }
+            return "column \(path.first?.stringValue ?? "?"): \(why.split(separator: "\n").first.map(String.init) ?? why)"
+        }
+        let text = "\(error)"
+        func capture(_ pattern: String) -> String? {
+            guard let r = text.range(of: pattern, options: .regularExpression) else { return nil }
+            let m = String(text[r])
+            guard let q = m.range(of: #""[a-z_0-9]+""#, options: .regularExpression) else { return nil }
+            return m[q].replacingOccurrences(of: "\"", with: "")
+        }
+        if let c = capture(#"column not found: "[a-z_0-9]+""#) { return "column \(c): is missing" }
+        let column = capture(#"column: "[a-z_0-9]+""#) ?? "?"
+        var what = "does not decode"
+        if let r = text.range(of: #"could not decode [A-Za-z_.<>]+"#, options: .regularExpression) { what = String(text[r]) }
+        return "column \(column): \(what)"
+    }
+
     /// One line for a GRDB/SQLite error (its message, without the SQL).
     static func describe(_ error: Error) -> String {
         if let e = error as? DatabaseError { return e.message ?? "\(e.resultCode)" }
