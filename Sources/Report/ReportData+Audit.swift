@@ -151,15 +151,17 @@ enum AuditAdapter {
     /// Why the recommended setting was chosen, following `RiskAssessment.recommend`.
     static func rationale(_ r: RiskReport, _ d: AuditDefinition) -> String {
         let budget = d.utility.map { " (the site accepts at most \(g($0.maxAccuracyDrop * 100)) points)" } ?? ""
-        if r.recommended != nil {
-            return r.utilityMeasured
-                ? "Of the settings rated low risk against every attack, it costs the least test accuracy\(budget)."
-                : "Of the settings rated low risk against every attack, it adds the least noise; its accuracy cost was not measured."
+        // The reason RiskAssessment chose (stored with the assessment); older stored assessments lack it.
+        let reason = r.reason ?? (r.recommended != nil ? (r.utilityMeasured ? .cheapestLowRisk : .leastNoiseLowRisk)
+                                  : r.settings.contains(where: { $0.band == .low }) ? .noLowRiskWithinBudget : .noLowRisk)
+        switch reason {
+        case .cheapestLowRisk: return "Of the settings rated low risk against every attack, it costs the least test accuracy\(budget)."
+        case .leastNoiseLowRisk:
+            return "Of the settings rated low risk against every attack, it adds the least noise; its accuracy cost was not measured."
+        case .noLowRiskWithinBudget: return "Settings rated low risk exist, but none stays within the accuracy budget\(budget)."
+        case .noLowRisk: return "No tested setting is rated low risk against every attack."
+        case .noAttackApplied: return "No attack applied to any tested setting."
         }
-        if r.settings.contains(where: { $0.band == .low }) {
-            return "Settings rated low risk exist, but none stays within the accuracy budget\(budget)."
-        }
-        return "No tested setting is rated low risk against every attack."
     }
 
     /// The band rules in words, from the audit's thresholds (see `RiskAssessment`).

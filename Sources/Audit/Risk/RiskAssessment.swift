@@ -72,6 +72,7 @@ public enum RiskAssessment {
                 let affordable = costed.filter { budget == nil || $0.accuracyDrop! <= budget! }
                 if let best = affordable.min(by: { a, b in a.accuracyDrop! != b.accuracyDrop! ? a.accuracyDrop! < b.accuracyDrop! : byNoise(a, b) }) {
                     r.recommended = best.defence
+                    r.reason = .cheapestLowRisk
                     r.recommendation = "Recommended setting: \(best.defence) (\(best.label)). It is LOW risk against every attack tested "
                         + "and its accuracy cost, \(costText(best.accuracyDrop!, accuracy: best.accuracy ?? 0)), is the least of the LOW-risk settings"
                         + (budget.map { " (budget: \(points($0)))." } ?? ".")
@@ -79,6 +80,7 @@ public enum RiskAssessment {
                 }
                 if let cheapest = costed.min(by: { $0.accuracyDrop! < $1.accuracyDrop! }), let b = budget {
                     r.leastRisky = cheapest.defence
+                    r.reason = .noLowRiskWithinBudget
                     r.recommendation = "No setting is both LOW risk and within the accuracy budget of \(points(b)). "
                         + "The cheapest LOW-risk setting, \(cheapest.defence) (\(cheapest.label)), costs \(points(cheapest.accuracyDrop!))."
                     return
@@ -86,6 +88,7 @@ public enum RiskAssessment {
             }
             let best = low.sorted(by: byNoise)[0]
             r.recommended = best.defence
+            r.reason = .leastNoiseLowRisk
             r.recommendation = "Recommended setting: \(best.defence) (\(best.label)). It is LOW risk against every attack tested "
                 + "and, of the LOW-risk settings, adds the least noise to the updates (mean SNR \(snrText(best.snr)))"
                 + (r.utilityMeasured ? "." : "; its accuracy cost was not measured.")
@@ -101,10 +104,12 @@ public enum RiskAssessment {
             return byNoise(a, b)
         }
         guard let least = ranked.first else {
+            r.reason = .noAttackApplied
             r.recommendation = "No attack applied to any tested setting, so no setting can be recommended."
             return
         }
         r.leastRisky = least.defence
+        r.reason = .noLowRisk
         r.recommendation = "No tested setting is LOW risk against every attack. The least risky is " + riskText(least, r.thresholds)
         if least.withinBudget == false, let b = budget, let alt = ranked.first(where: { $0.withinBudget == true }) {
             r.recommendation += " It costs more accuracy than the budget of \(points(b)); within the budget the least risky is " + riskText(alt, r.thresholds)

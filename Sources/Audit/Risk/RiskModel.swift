@@ -114,6 +114,9 @@ public struct RiskReport: Codable, Sendable, Equatable {
     /// Whether accuracy costs were measured (otherwise settings are ranked by SNR, least noise first).
     public var utilityMeasured: Bool
     public var thresholds: RiskThresholds
+    /// Why `recommended` (or `leastRisky`) was chosen, as `RiskAssessment.recommend` decided it; the report
+    /// words it (nil only in assessments stored before the field existed).
+    public var reason: RecommendationReason? = nil
     /// Where this assessment comes from: stored when the audit finished, or assessed now (set by the store
     /// when it reads one; not part of the stored assessment).
     public var provenance: AssessmentProvenance? = nil
@@ -162,4 +165,18 @@ public enum AssessmentProvenance: String, Codable, Sendable, Equatable {
         case .assessedNow: return "This audit was finished by an older medpfl that stored no assessment: it is assessed now, with the rules recorded in its configuration."
         }
     }
+}
+
+/// Why a setting was recommended, or why none was (decided once, by `RiskAssessment.recommend`).
+public enum RecommendationReason: String, Codable, Sendable, Equatable, CaseIterable {
+    /// LOW against every attack and, of those, the least accuracy cost within the budget.
+    case cheapestLowRisk = "cheapest-low-risk"
+    /// LOW against every attack and, of those, the least noise (accuracy cost not measured for them).
+    case leastNoiseLowRisk = "least-noise-low-risk"
+    /// LOW-risk settings exist, but none is within the accuracy budget.
+    case noLowRiskWithinBudget = "no-low-risk-within-budget"
+    /// No setting is LOW against every attack; the least risky is named.
+    case noLowRisk = "no-low-risk"
+    /// No attack applied to any setting.
+    case noAttackApplied = "no-attack-applied"
 }
