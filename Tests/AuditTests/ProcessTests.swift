@@ -22,7 +22,8 @@ final class ProcessTests: XCTestCase {
     func waitForFirstTrial(_ db: String, _ p: Process) -> Int {
         let deadline = Date().addingTimeInterval(240)
         while Date() < deadline, p.isRunning {
-            if FileManager.default.fileExists(atPath: db), let s = try? AuditStore(path: db, create: false),
+            // A reader: it must not migrate (or lock) the log the audit is creating.
+            if FileManager.default.fileExists(atPath: db), let s = try? AuditStore(readingAt: db),
                let a = try? s.audits().first, let n = try? s.trialCount(audit: a.id), n >= 1 {
                 return n
             }

@@ -96,7 +96,8 @@ public final class AuditStore: @unchecked Sendable {
                 return try DatabasePool(path: path, configuration: config)
             } catch let e as DatabaseError where e.resultCode == .SQLITE_NOTADB {
                 throw AuditError.input("\(path) is not an SQLite database")
-            } catch let e as DatabaseError where (e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED) && tries < 300 {
+            } catch let e as DatabaseError where (e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED
+                                                  || "\(e)".contains("locked")) && tries < 300 {
                 tries += 1
                 usleep(100_000)
             } catch {
@@ -110,13 +111,15 @@ public final class AuditStore: @unchecked Sendable {
     private func migrate() throws {
         let migrator = AuditSchema.migrator
         var lastError: Error? = nil
-        for _ in 0..<5 {
+        // Another process may be creating or migrating the same new log: wait for it (up to ~30 s).
+        for _ in 0..<150 {
             do {
                 if try pool.read({ db in try migrator.hasCompletedMigrations(db) }) { return }
                 try migrator.migrate(pool)
                 return
             } catch {
                 lastError = error
+                if "\(error)".contains("not a database") || "\(error)".contains("file is not") { break }
                 usleep(200_000)
             }
         }

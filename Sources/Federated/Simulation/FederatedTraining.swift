@@ -27,7 +27,7 @@ public enum FederatedTraining {
         let root = SeededGenerator(seed: seed)
         let evalBN: BNMode = config.model.hasBatchNorm ? .eval : config.bn
         var state = config.initialState.copy()
-        let initial = Evaluation.accuracy(model: config.model, state: state, dataset: dataset, indices: test, bn: evalBN)
+        let initial = ModelEvaluation.accuracy(model: config.model, state: state, dataset: dataset, indices: test, bn: evalBN)
         let active = split.clients.indices.filter { !split.clients[$0].train.isEmpty }
         let counts = active.map { split.clients[$0].train.count }
         var records: [TrainingHistory.Round] = []
@@ -41,8 +41,8 @@ public enum FederatedTraining {
             let rate = config.algorithm == .fedSGD ? config.learningRate : 1
             state = ModelState(parameters: Aggregation.step(global.parameters, by: mean, rate: rate),
                                buffers: Aggregation.weightedMean(buffers: results.map(\.buffers), sampleCounts: counts))
-            let (acc, loss) = Evaluation.accuracy(model: config.model, state: state, dataset: dataset, indices: test, bn: evalBN)
-            let fit = Evaluation.accuracy(model: config.model, state: state, dataset: dataset, indices: trainSet, bn: evalBN).accuracy
+            let (acc, loss) = ModelEvaluation.accuracy(model: config.model, state: state, dataset: dataset, indices: test, bn: evalBN)
+            let fit = ModelEvaluation.accuracy(model: config.model, state: state, dataset: dataset, indices: trainSet, bn: evalBN).accuracy
             let weights = Aggregation.weights(sampleCounts: counts)
             let trainLoss = zip(results, weights).reduce(0.0) { $0 + Double($1.0.loss) * $1.1 }
             let snrs = results.map(\.effect.snr).filter(\.isFinite)
@@ -63,7 +63,7 @@ public enum FederatedTraining {
                                initialAccuracy: initial.accuracy, initialLoss: initial.loss, rounds: records,
                                finalAccuracy: records.last?.testAccuracy ?? initial.accuracy,
                                tailAccuracy: TrainingHistory.tail(records, initial: initial.accuracy),
-                               finalConfusion: Evaluation.evaluate(model: config.model, state: state, dataset: dataset,
+                               finalConfusion: ModelEvaluation.evaluate(model: config.model, state: state, dataset: dataset,
                                                                    indices: test, bn: evalBN).confusion,
                                epsilon: epsilon, delta: defence.dp?.delta, seconds: Date().timeIntervalSince(t0),
                                finalState: state)

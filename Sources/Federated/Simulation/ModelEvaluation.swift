@@ -3,7 +3,7 @@ import NN
 import Tensor
 
 /// Test accuracy of a model on part of a data set.
-public enum Evaluation {
+public enum ModelEvaluation {
     /// Predictions on part of a data set.
     public struct Outcome: Sendable, Codable, Equatable {
         /// Fraction of arg-max predictions equal to the label (NaN for no images).
