@@ -39,7 +39,7 @@ public struct TrialOutcome: Sendable {
     /// The trial's statistics (`CellStatistics`: the one definition of every per-cell figure).
     public var statistics: CellStatistics {
         var c = CellStatistics()
-        for im in images { c.add(im.score, labelRecovered: im.recoveredLabel == im.trueLabel, labelInferred: im.recoveredLabel != nil) }
+        for im in images { c.add(im.score, trueLabel: im.trueLabel, recoveredLabel: im.recoveredLabel) }
         return c
     }
 

@@ -86,10 +86,8 @@ public enum AttackPipeline {
     /// attack did not apply).
     public static func score(_ job: AttackJob, _ result: AttackResult, threshold: Double) -> AttackJobOutcome {
         guard result.applicable, let x = job.originals, let labels = job.labels else {
-            let b = job.problem.batchSize
-            let stats = CellStatistics(images: b, successes: 0, labelsRecovered: 0, infersLabels: false, meanSSIM: nil, maxSSIM: nil,
-                                       meanMSE: nil, meanPSNR: nil, seconds: result.seconds, applicable: false)
-            return AttackJobOutcome(result: result, scored: [], statistics: stats, originals: job.originals)
+            return AttackJobOutcome(result: result, scored: [], statistics: .timeOnly(images: job.problem.batchSize, seconds: result.seconds),
+                                    originals: job.originals)
         }
         let scored = Scoring.score(originals: x, labels: labels, result: result, threshold: threshold)
         return AttackJobOutcome(result: result, scored: scored, statistics: CellStatistics(scored: scored, seconds: result.seconds), originals: x)

@@ -30,7 +30,7 @@ public struct CellStatistics: Sendable, Equatable, Codable {
 
     /// The cell of one attacked update's scored images and the attack's seconds.
     public init(scored: [ScoredSample], seconds: Double) {
-        for s in scored { add(s.score, labelRecovered: s.recoveredLabel == s.trueLabel, labelInferred: s.recoveredLabel != nil) }
+        for s in scored { add(s.score, trueLabel: s.trueLabel, recoveredLabel: s.recoveredLabel) }
         self.seconds = seconds
         imagesAttacked = scored.count
     }
@@ -48,6 +48,18 @@ public struct CellStatistics: Sendable, Equatable, Codable {
         ssimSum = (meanSSIM ?? 0) * n; mseSum = (meanMSE ?? 0) * n
         // Logs written before the cap hold a trial's raw mean PSNR (infinite when an image was exact).
         psnrSum = Swift.min(meanPSNR ?? 0, Self.psnrCap) * n
+    }
+
+    /// A cell with no scored image, only the time an attack took on `images` images (not applicable, or
+    /// nothing to score against).
+    public static func timeOnly(images: Int, seconds: Double) -> CellStatistics {
+        CellStatistics(images: images, successes: 0, labelsRecovered: 0, infersLabels: false, meanSSIM: nil, maxSSIM: nil,
+                       meanMSE: nil, meanPSNR: nil, seconds: seconds, applicable: false)
+    }
+
+    /// Adds one scored image; its label counts as recovered when the attack's label is the true one.
+    public mutating func add(_ s: ReconstructionScore, trueLabel: Int, recoveredLabel: Int?) {
+        add(s, labelRecovered: recoveredLabel == trueLabel, labelInferred: recoveredLabel != nil)
     }
 
     public mutating func add(_ s: ReconstructionScore, labelRecovered: Bool, labelInferred: Bool) {

@@ -124,9 +124,6 @@ enum AuditAdapter {
         return ReportData.Attack(id: e.label, name: name, configuration: m.describe(e.config))
     }
 
-    /// How many starts an attack makes and when (`RestartRule.inWords`).
-    static func startsInWords(_ c: AttackConfig) -> String { RestartRule.inWords(c) }
-
     /// One report row per attack x setting of an assessment, with means over the recorded trials.
     static func rows(_ risk: RiskReport, _ trials: [TrialRecord]) -> [ReportData.Row] {
         var byCell: [String: [TrialRecord]] = [:]

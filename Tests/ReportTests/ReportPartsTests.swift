@@ -11,13 +11,13 @@ final class ReportPartsTests: XCTestCase {
     /// The method notes say how many starts an attack makes and when, for each restart policy.
     func testStartRuleInWords() {
         var c = AttackConfig.defaults(for: .idlg)
-        XCTAssertEqual(AuditAdapter.startsInWords(c), "up to 4 starts (another while no start's relative matching loss is at most "
+        XCTAssertEqual(RestartRule.inWords(c), "up to 4 starts (another while no start's relative matching loss is at most "
                        + "1e-06 and no two starts ended within 10% of each other); the start with the lowest gradient loss is kept")
         c.restartPolicy = .onStall
-        XCTAssertTrue(AuditAdapter.startsInWords(c).hasPrefix("up to 4 starts (another only after a start that stalled"))
+        XCTAssertTrue(RestartRule.inWords(c).hasPrefix("up to 4 starts (another only after a start that stalled"))
         c.restarts = 1
-        XCTAssertEqual(AuditAdapter.startsInWords(c), "1 start")
-        XCTAssertEqual(AuditAdapter.startsInWords(AttackConfig.defaults(for: .gradinv)), "1 start")
+        XCTAssertEqual(RestartRule.inWords(c), "1 start")
+        XCTAssertEqual(RestartRule.inWords(AttackConfig.defaults(for: .gradinv)), "1 start")
     }
 
     func testPipeTablesBecomeTablesAndCellsStayInline() {

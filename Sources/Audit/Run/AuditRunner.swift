@@ -150,9 +150,7 @@ public final class AuditRunner: @unchecked Sendable {
             try store.finish(audit: audit, recommendations: [note])
             return AuditRunResult(auditID: audit, status: .finished, trialsRun: run, trialsSkipped: skipped, report: nil, resumed: resumed)
         }
-        var report = try store.assessNow(audit: audit)
-        try store.finish(audit: audit, recommendations: report.records, assessment: report, toolVersion: toolVersion)
-        report.provenance = .stored
+        let report = try store.finishAssessed(audit: audit, toolVersion: toolVersion)
         return AuditRunResult(auditID: audit, status: .finished, trialsRun: run, trialsSkipped: skipped, report: report, resumed: resumed)
     }
 }

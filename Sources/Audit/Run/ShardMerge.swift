@@ -68,9 +68,7 @@ public enum ShardMerge {
         let definition = try? first.config().definition
         let utilityNeeded = definition?.utility == nil ? 0 : definition!.defences.count
         if recorded >= grid, try out.utilityRuns(audit: auditID).count >= utilityNeeded {
-            var report = try out.assessNow(audit: auditID)
-            try out.finish(audit: auditID, recommendations: report.records, assessment: report, toolVersion: toolVersion)
-            report.provenance = .stored
+            let report = try out.finishAssessed(audit: auditID, toolVersion: toolVersion)
             return Result(auditID: auditID, added: recorded - before, skipped: offered - copied, recorded: recorded, gridSize: grid,
                           status: .finished, report: report)
         }

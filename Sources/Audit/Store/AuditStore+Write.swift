@@ -104,6 +104,15 @@ extension AuditStore {
         }
     }
 
+    /// Assesses a whole audit whose trials are all recorded, stores that assessment and its verdict lines, and
+    /// marks the audit finished (one transaction); returns the stored assessment.
+    public func finishAssessed(audit: Int64, toolVersion: String) throws -> RiskReport {
+        var report = try assessNow(audit: audit)
+        try finish(audit: audit, recommendations: report.records, assessment: report, toolVersion: toolVersion)
+        report.provenance = .stored
+        return report
+    }
+
     /// Writes the verdict (and, for a whole audit, its assessment as data) and marks the audit finished, in
     /// one transaction. From then on it is immutable.
     public func finish(audit: Int64, recommendations: [RecommendationRecord], assessment: RiskReport? = nil,
