@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // SHA-256 and Ed25519 (CryptoKit's API on Linux): digests and signatures of the audit log.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // System C libraries (module.modulemap + shim.h each).
@@ -36,12 +38,16 @@ let package = Package(
         // libpng's low-level API reports errors by longjmp, which Swift cannot catch: a small C codec does.
         .target(name: "PNGCodec", dependencies: ["CPNG"], path: "Sources/System/PNGCodec", cSettings: fastC),
 
+        // 0. Safe file I/O: bounded reads of regular files only, owner-only atomic writes that never follow a
+        //    link, temporaries removed on signals; process identity for locks. Foundation only.
+        .target(name: "SafeIO"),
+
         // 1. Tensors, kernels and reverse-mode autodiff with gradients of gradients.
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // 2. Layers, model zoo, model files, safetensors.
-        .target(name: "NN", dependencies: ["Tensor", .product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
+        .target(name: "NN", dependencies: ["Tensor", "SafeIO", .product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
         // 2. PNG images, resizing, ImageFolder data sets.
-        .target(name: "Imaging", dependencies: ["Tensor", "PNGCodec"], swiftSettings: fastMath),
+        .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec"], swiftSettings: fastMath),
         // 3. Federated simulation, client updates and defences; DP accountant.
         .target(name: "Federated", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
         // 4. Reconstruction quality: MSE, PSNR, SSIM, matching.
@@ -52,15 +58,17 @@ let package = Package(
         // 5. Scoring a finished attack against the original images (the ground truth lives above the attacks).
         .target(name: "Evaluation", dependencies: ["Attacks", "Metrics", "Imaging"], swiftSettings: fastMath),
         // 6. Audit definitions, runner, SQLite audit log.
-        .target(name: "Audit", dependencies: ["Evaluation", .product(name: "GRDB", package: "GRDB.swift"),
-                                              .product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
+        .target(name: "Audit", dependencies: ["Evaluation", "SafeIO", .product(name: "GRDB", package: "GRDB.swift"),
+                                              .product(name: "Yams", package: "Yams"),
+                                              .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fastMath),
         // 7. Markdown/HTML risk reports.
-        .target(name: "Report", dependencies: ["Audit", "CCmark", .product(name: "Mustache", package: "swift-mustache")],
+        .target(name: "Report", dependencies: ["Audit", "SafeIO", "CCmark", .product(name: "Mustache", package: "swift-mustache")],
                 swiftSettings: fastMath),
         // 8. The command-line tool.
-        .executableTarget(name: "medpfl", dependencies: ["Report", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "medpfl", dependencies: ["Report", "SafeIO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
 
+        .testTarget(name: "SafeIOTests", dependencies: ["SafeIO"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: fastMath),
         .testTarget(name: "NNTests", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),

@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 import Yams
 
 /// A node of a composed YAML document together with its key path, so that every typed read can fail
@@ -14,15 +15,16 @@ struct YAMLNode {
     /// Reads and composes every document of a YAML file (documents separated by `---`); syntax errors
     /// become one-line `DefinitionError`s.
     static func loadAll(file: String) throws -> [YAMLNode] {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            var isDir: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDir)
-            throw DefinitionError(file: file, line: nil, keyPath: "",
-                                  message: exists ? (isDir.boolValue ? "is a folder, not an audit file" : "cannot be read")
-                                                  : "no such audit file")
+        let data: Data
+        do { data = try BoundedFile.read(file, limit: BoundedFile.Limit.text, what: "audit file") } catch let e as FileError {
+            throw DefinitionError(file: file, line: nil, keyPath: "", message: e.problem)
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw DefinitionError(file: file, line: nil, keyPath: "", message: "is not UTF-8 text")
+        }
+        // A NUL would cut strings short in C libraries (and a site name in the log): refused outright.
+        if let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex(where: { $0.contains("\u{0}") }) {
+            throw DefinitionError(file: file, line: line + 1, keyPath: "", message: "holds a NUL byte (audit files are text)")
         }
         var roots: [Node] = []
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import PNGCodec
+import SafeIO
 
 /// PNG reading and writing through the libpng codec (`Sources/System/PNGCodec`).
 extension RGBImage {
@@ -88,42 +89,51 @@ extension RGBImage {
         return out
     }
 
-    /// Writes the image as an 8-bit RGB PNG (values rounded as in `rgb8()`).
-    ///
-    /// The file gets mode 0600 (owner read/write only) because reconstructions may show patient data;
-    /// an existing file is overwritten and its mode set to 0600 as well.
-    /// - Throws: `ImagingError.writeFailed` (the parent folder must exist).
-    public func writePNG(to path: String) throws {
+    /// The image as 8-bit RGB PNG bytes (values rounded as in `rgb8()`), encoded in memory: patient images
+    /// never pass through a temporary file.
+    /// - Throws: `ImagingError.writeFailed` (`name` names the image in the message).
+    public func pngData(name: String = "<memory>") throws -> Data {
         let bytes = rgb8()
         let errLen = 256
         var message = [CChar](repeating: 0, count: errLen)
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var count = 0
         let rc = bytes.withUnsafeBufferPointer { data in
             message.withUnsafeMutableBufferPointer { err in
-                medpfl_png_write(path, data.baseAddress, Int32(width), Int32(height), 3, 0o600,
-                                 err.baseAddress, errLen)
+                medpfl_png_encode(data.baseAddress, Int32(width), Int32(height), 3, &out, &count, err.baseAddress, errLen)
             }
         }
-        if rc != 0 {
+        defer { free(out) }
+        guard rc == 0, let o = out else {
             let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw ImagingError.writeFailed(path: path, reason: reason.isEmpty ? "libpng error" : reason)
+            throw ImagingError.writeFailed(path: name, reason: reason.isEmpty ? "libpng error" : reason)
+        }
+        return Data(bytes: o, count: count)
+    }
+
+    /// Writes the image as an 8-bit RGB PNG file.
+    ///
+    /// The file gets mode 0600 (owner read/write only) because reconstructions may show patient data; it is
+    /// written atomically and never through a symbolic link (`PrivateFile.write`).
+    /// - Throws: `ImagingError.writeFailed` (the parent folder must exist).
+    public func writePNG(to path: String) throws {
+        let data = try pngData(name: path)
+        do { try PrivateFile.write(data, to: path) } catch let e as FileError {
+            throw ImagingError.writeFailed(path: path, reason: e.problem)
         }
     }
 }
 
-/// Reads a regular file completely, mapping failures to `ImagingError`.
+/// Reads a regular file completely (at most `BoundedFile.Limit.image` bytes), mapping failures to `ImagingError`.
 func readWholeFile(_ path: String) throws -> [UInt8] {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw ImagingError.missingFile(path: path)
     }
     if isDirectory.boolValue { throw ImagingError.unreadable(path: path, reason: "is a directory") }
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-        throw ImagingError.unreadable(path: path, reason: "permission denied or not a regular file")
-    }
-    defer { try? handle.close() }
     do {
-        return Array(try handle.readToEnd() ?? Data())
-    } catch {
-        throw ImagingError.unreadable(path: path, reason: error.localizedDescription)
+        return Array(try BoundedFile.read(path, limit: BoundedFile.Limit.image, what: "image"))
+    } catch let e as FileError {
+        throw ImagingError.unreadable(path: path, reason: e.problem)
     }
 }

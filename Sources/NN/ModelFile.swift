@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 import Tensor
 import Yams
 
@@ -26,9 +27,12 @@ import Yams
 /// Layer names are case-insensitive; PyTorch class names (`Conv2d`, `BatchNorm2d`, `LeakyReLU`) work too.
 public enum ModelFile {
     public static func load(_ path: String) throws -> Model {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ModelError.badModelFile(path, "cannot read the file")
+        let data: Data
+        do { data = try BoundedFile.read(path, limit: BoundedFile.Limit.text, what: "model file") } catch let e as FileError {
+            throw ModelError.badModelFile(path, e.problem)
         }
+        guard let text = String(data: data, encoding: .utf8) else { throw ModelError.badModelFile(path, "is not UTF-8 text") }
+        guard !text.contains("\u{0}") else { throw ModelError.badModelFile(path, "holds a NUL byte") }
         return try parse(text, source: path)
     }
 

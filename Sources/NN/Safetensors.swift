@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 import Tensor
 
 /// One tensor of a safetensors file, converted to Float32 (floats) or kept as Int64 (integer buffers).
@@ -27,8 +28,10 @@ public enum SafetensorsError: Error, CustomStringConvertible {
 public enum Safetensors {
     /// Reads every tensor; names keep the file's header order.
     public static func read(_ path: String) throws -> (names: [String], tensors: [String: StoredTensor], metadata: [String: String]) {
-        guard FileManager.default.fileExists(atPath: path) else { throw SafetensorsError.unreadable(path, "no such file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw SafetensorsError.unreadable(path, "permission denied or not a file") }
+        let data: Data
+        do { data = try BoundedFile.read(path, limit: BoundedFile.Limit.tensors, what: "safetensors file") } catch let e as FileError {
+            throw SafetensorsError.unreadable(path, e.problem)
+        }
         return try parse(data, name: path)
     }
 
@@ -114,7 +117,9 @@ public enum Safetensors {
                 for v in buf { let b = v.bitPattern.littleEndian; out += [UInt8(b & 0xff), UInt8((b >> 8) & 0xff), UInt8((b >> 16) & 0xff), UInt8(b >> 24)] }
             }
         }
-        try PrivateFile.write(Data(out), to: path)
+        do { try PrivateFile.write(Data(out), to: path) } catch let e as FileError {
+            throw SafetensorsError.unreadable(path, e.problem)
+        }
     }
 
     static func jsonString(_ s: String) -> String {
@@ -166,29 +171,4 @@ public enum Safetensors {
     }
     if exp == 31 { return Float(bitPattern: sign | 0x7f80_0000 | (mant << 13)) }
     return Float(bitPattern: sign | (UInt32(exp + 112) << 23) | (mant << 13))
-}
-
-/// Files that may hold patient data or model updates: created owner-only (0600), replaced atomically.
-public enum PrivateFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw SafetensorsError.unreadable(path, "cannot create file (\(String(cString: strerror(errno))))") }
-        fchmod(fd, 0o600)
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let w = Foundation.write(fd, raw.baseAddress! + off, raw.count - off)
-                if w <= 0 { return false }
-                off += w
-            }
-            return true
-        }
-        close(fd)
-        guard ok, rename(tmp.path, url.path) == 0 else {
-            unlink(tmp.path)
-            throw SafetensorsError.unreadable(path, "cannot write file")
-        }
-    }
 }

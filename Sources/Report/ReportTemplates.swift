@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 import Mustache
 
 /// The two Mustache templates of a report: `report.md.mustache` (the Markdown, the source of the
@@ -47,8 +48,9 @@ public struct ReportTemplates: Sendable {
         }
         func read(_ name: String) throws -> String {
             let path = (directory as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ReportError.badTemplate("\(path) is missing or unreadable")
+            let data: Data
+            do { data = try BoundedFile.read(path, limit: BoundedFile.Limit.text, what: "template") } catch let e as FileError {
+                throw ReportError.badTemplate(e.description)
             }
             guard let text = String(data: data, encoding: .utf8) else { throw ReportError.badTemplate("\(path) is not UTF-8 text") }
             return text

@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 
 /// How a report is written.
 public struct ReportOptions: Sendable {
@@ -62,9 +63,13 @@ public enum ReportWriter {
         try ReportFiles.makePrivateDirectory(directory)
         var committed = false
         defer { if !committed && !existed { try? FileManager.default.removeItem(atPath: directory) } }
-        let staging = (directory as NSString).appendingPathComponent(".medpfl-report-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        // Staging lives inside the report folder (same file system: the commit is a rename). It is removed
+        // when done, on SIGINT/SIGTERM (Temporaries), and, if a SIGKILL left it, by the next report written here.
+        Temporaries.sweep(directory)
+        let staging = (directory as NSString).appendingPathComponent(Temporaries.name("report"))
+        Temporaries.register(staging)
         try ReportFiles.makePrivateDirectory(staging)
-        defer { try? FileManager.default.removeItem(atPath: staging) }
+        defer { try? FileManager.default.removeItem(atPath: staging); Temporaries.unregister(staging) }
         func staged(_ p: String) -> String { (staging as NSString).appendingPathComponent(p) }
 
         let images = options.redact ? nil
@@ -78,8 +83,9 @@ public enum ReportWriter {
         if options.output.html {
             var pngs: [String: Data] = [:]
             for p in uniqueImages {
-                guard let d = FileManager.default.contents(atPath: staged(p)) else { throw ReportError.writeFailed("cannot read back \(p)") }
-                pngs[p] = d
+                do { pngs[p] = try BoundedFile.read(staged(p), limit: BoundedFile.Limit.image, what: "image") } catch {
+                    throw ReportError.writeFailed("cannot read back \(p): \(error)")
+                }
             }
             let html = renderer.html(markdown: markdown, data: data, charts: charts, pngs: pngs)
             try ReportFiles.writePrivate(html, to: staged("report.html"))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Audit
 import Foundation
+import SafeIO
 import Tensor
 
 /// Version of the tool, recorded in every audit.
@@ -25,6 +26,10 @@ struct MedPFL: ParsableCommand {
             try command.run()
         } catch let e as InputError {
             FileHandle.standardError.write(Data("medpfl: error: \(e.message)\n".utf8))
+            Foundation.exit(2)
+        } catch let e as FileError {
+            // A file that cannot be read or written safely (missing, a FIFO, a link, a full disk): bad input.
+            FileHandle.standardError.write(Data("medpfl: error: \(e.description)\n".utf8))
             Foundation.exit(2)
         } catch let e as AuditError {
             // Bad input (a damaged or foreign log, a wrong id) exits 2; a refusal of the store 1; one line each.

@@ -80,36 +80,45 @@ int medpfl_png_decode(const uint8_t *data, size_t size, int *width, int *height,
     return 0;
 }
 
-int medpfl_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels,
-                     unsigned mode, char *err, size_t errlen) {
+typedef struct { uint8_t *data; size_t size, capacity; int failed; } writer_t;
+
+static void write_fn(png_structp png, png_bytep in, png_size_t n) {
+    writer_t *w = (writer_t *)png_get_io_ptr(png);
+    if (w->size + n > w->capacity) {
+        size_t cap = w->capacity ? w->capacity : 4096;
+        while (cap < w->size + n) cap *= 2;
+        uint8_t *grown = (uint8_t *)realloc(w->data, cap);
+        if (!grown) { w->failed = 1; png_error(png, "out of memory"); }
+        w->data = grown; w->capacity = cap;
+    }
+    memcpy(w->data + w->size, in, n);
+    w->size += n;
+}
+static void flush_fn(png_structp png) { (void)png; }
+
+int medpfl_png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out, size_t *outlen,
+                      char *err, size_t errlen) {
+    *out = NULL; *outlen = 0;
     int color = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 3 ? PNG_COLOR_TYPE_RGB
               : channels == 4 ? PNG_COLOR_TYPE_RGBA : -1;
     if (color < 0) { snprintf(err, errlen, "cannot write %d channels", channels); return 1; }
     if (width <= 0 || height <= 0 || width > 16384 || height > 16384 || !pixels) {
         snprintf(err, errlen, "cannot write a %dx%d image", width, height); return 1;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
-    if (fd < 0) { snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno)); return 1; }
-    /* open() applies the umask to new files and leaves an existing file's mode alone: set it explicitly. */
-    if (fchmod(fd, (mode_t)mode) != 0) {
-        snprintf(err, errlen, "cannot set permissions of %s: %s", path, strerror(errno)); close(fd); return 1;
-    }
-    FILE *volatile fp = fdopen(fd, "wb");
-    if (!fp) { close(fd); snprintf(err, errlen, "cannot open %s", path); return 1; }
     errctx_t ectx = { err, errlen };
+    writer_t volatile_w = { NULL, 0, 0, 0 };
+    writer_t *volatile wr = &volatile_w;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ectx, error_fn, warning_fn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!png || !info) {
-        png_destroy_write_struct(&png, NULL); fclose(fp); snprintf(err, errlen, "out of memory"); return 1;
-    }
-    if (setjmp(png_jmpbuf(png))) { png_destroy_write_struct(&png, &info); fclose(fp); unlink(path); return 1; }
-    png_init_io(png, fp);
+    if (!png || !info) { png_destroy_write_struct(&png, NULL); snprintf(err, errlen, "out of memory"); return 1; }
+    if (setjmp(png_jmpbuf(png))) { png_destroy_write_struct(&png, &info); free(wr->data); return 1; }
+    png_set_write_fn(png, wr, write_fn, flush_fn);
     png_set_IHDR(png, info, width, height, 8, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * width * channels));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    if (fclose(fp) != 0) { snprintf(err, errlen, "cannot finish writing %s", path); unlink(path); return 1; }
+    *out = wr->data; *outlen = wr->size;
     return 0;
 }

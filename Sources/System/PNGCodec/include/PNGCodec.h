@@ -9,9 +9,9 @@
    On failure returns non-zero and writes a message into err. */
 int medpfl_png_decode(const uint8_t *data, size_t size, int *width, int *height, int *channels,
                       int *bitdepth, uint16_t **pixels, char *err, size_t errlen);
-/* Encodes 8-bit samples (channels 1, 3 or 4) to a PNG file at path with the given mode bits (set with
-   fchmod, so they hold regardless of the umask and also for a file that already existed).
-   Returns 0 on success, non-zero with a message in err otherwise (a partly written file is removed). */
-int medpfl_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels,
-                     unsigned mode, char *err, size_t errlen);
+/* Encodes 8-bit samples (channels 1, 3 or 4) to PNG bytes in memory: on success returns 0 and sets *out
+   (malloc'ed, caller frees) and *outlen. Nothing touches the file system (patient images never pass
+   through a temporary file). Returns non-zero with a message in err otherwise. */
+int medpfl_png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out, size_t *outlen,
+                      char *err, size_t errlen);
 #endif
