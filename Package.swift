@@ -68,16 +68,18 @@ let package = Package(
         .executableTarget(name: "medpfl", dependencies: ["Report", "SafeIO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fastMath),
 
+        // Seeded input mutations for the fuzz tests (test-only; no product depends on it).
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "SafeIOTests", dependencies: ["SafeIO"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: fastMath),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Imaging", "FuzzSupport"], swiftSettings: fastMath),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "FuzzSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Imaging"], exclude: ["Fixtures"]),
-        .testTarget(name: "FederatedTests", dependencies: ["Federated"], exclude: ["Fixtures"]),
+        .testTarget(name: "FederatedTests", dependencies: ["Federated", "FuzzSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Evaluation", "Imaging"], exclude: ["Fixtures"], swiftSettings: fastMath),
-        .testTarget(name: "AuditTests", dependencies: ["Audit", "Evaluation", "Metrics"], exclude: ["Fixtures"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Evaluation", "Metrics", "FuzzSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Attacks"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["medpfl"]),
+        .testTarget(name: "CLITests", dependencies: ["medpfl", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,6 +18,7 @@ public enum Benchmark {
     public static func doubleBackward(model name: String, batch: Int, classes: Int = 6, size: Int = 32,
                                       reps: Int, warmup: Int, seed: UInt64 = 1234) throws -> DoubleBackwardTiming {
         let model = try ModelZoo.make(name, classes: classes, size: size)
+        try model.requireFits(batch: batch, bn: .train)
         let state = model.initialState(seed: seed)
         var rng = SeededGenerator(seed: seed).derived("bench")
         let real = Tensor.uniform([batch, 3, size, size], using: &rng)
@@ -31,7 +32,7 @@ public enum Benchmark {
         for _ in 0..<reps {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let r = match.evaluate(x: x, logits: logits)
-            precondition(r.loss.isFinite)
+            guard r.loss.isFinite else { throw ModelError.tooLarge("\(name) batch \(batch): the matching loss is not finite") }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         let sorted = times.sorted()

@@ -76,6 +76,10 @@ public enum AuditDefinitionParser {
             for (_, v) in m.entries { _ = note(v) }
             let site = try m.required("site").string()
             guard !site.trimmingCharacters(in: .whitespaces).isEmpty else { throw try m.required("site").fail("the site name is empty") }
+            // A site name is printed on terminals and in reports: one line of text, no control characters.
+            if let c = site.unicodeScalars.first(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format && $0.value != 0x200D }) {
+                throw try m.required("site").fail("the site name holds the control character U+\(String(c.value, radix: 16, uppercase: true)); give one line of plain text")
+            }
             let seed = try m.optional("seed")?.uint64() ?? 1234
             let data = try dataSection(try m.required("data"), seed: seed)
             var model = try modelSection(try m.required("model"), seed: seed)

@@ -33,8 +33,16 @@ public struct DefinitionError: Error, CustomStringConvertible, Equatable {
     public init(file: String, line: Int?, keyPath: String, message: String) {
         self.file = file
         self.line = line
-        self.keyPath = keyPath
-        self.message = message
+        self.keyPath = Self.oneLine(keyPath)
+        // Messages quote values from the file: control characters (a newline inside a quoted value) are
+        // escaped so that the error stays one line (found by FuzzTests).
+        self.message = Self.oneLine(message)
+    }
+
+    static func oneLine(_ text: String) -> String {
+        text.unicodeScalars.map { u -> String in
+            u.properties.generalCategory == .control ? String(format: "\\x%02X", u.value) : String(u)
+        }.joined()
     }
 
     public var description: String {

@@ -1,5 +1,6 @@
 import Attacks
 import Federated
+import Evaluation
 import Foundation
 import NN
 import Tensor
@@ -79,6 +80,13 @@ public struct AuditPlan: @unchecked Sendable {
                 model = try ModelZoo.make(d.model.zoo!, classes: d.model.classes, size: d.model.inputSize)
             }
         } catch { throw parsed.error(d.model.file != nil ? "model.file" : "model.name", "\(error)") }
+        // Work the model cannot do is refused before any tensor is made: images too small to score, batch norm
+        // over one value per channel, a batch (times secure aggregation's clients) beyond this machine's memory.
+        do { try Scoring.requireScorable(model.inputShape) } catch { throw parsed.error("model.input_size", "\(error)") }
+        let clients = d.defences.compactMap(\.secureAggregationClients).max() ?? 1
+        do { try model.requireFits(batch: d.fl.batchSize * clients, bn: d.model.bn) } catch {
+            throw parsed.error(d.fl.batchSize * clients > 1 ? "fl.batch_size" : "model", "\(error)")
+        }
         let state: ModelState
         let modelSHA: String
         if let w = d.model.weights {
@@ -93,7 +101,19 @@ public struct AuditPlan: @unchecked Sendable {
         if let bad = pool.items.first(where: { $0.label >= model.classes }) {
             throw parsed.error("data", "image \(bad.name) has label \(bad.label), but the model has only \(model.classes) classes")
         }
-        let picked = pool.selectEvenly(count: d.data.samples * d.fl.batchSize, seed: d.data.selectionSeed)
+        let classes = Set(pool.items.map(\.label))
+        guard classes.count >= 2 else {
+            throw parsed.error("data", "the images hold \(classes.count) class; an audit needs at least 2 (with one class the label is known "
+                               + "without any attack, and no model can be trained to tell classes apart)")
+        }
+        let needed = d.data.samples * d.fl.batchSize
+        guard needed <= pool.items.count else {
+            throw parsed.error("data.samples", "\(d.data.samples) samples of \(d.fl.batchSize) images need \(needed) images, but the data holds \(pool.items.count)")
+        }
+        let picked = pool.selectEvenly(count: needed, seed: d.data.selectionSeed)
+        guard picked.count == needed else {
+            throw parsed.error("data.samples", "only \(picked.count) of the \(needed) images could be drawn evenly over the classes")
+        }
         var samples: [SampleBatch] = []
         for s in 0..<d.data.samples {
             let idx = Array(picked[(s * d.fl.batchSize)..<((s + 1) * d.fl.batchSize)])

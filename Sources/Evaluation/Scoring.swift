@@ -16,6 +16,16 @@ public struct ScoredSample: Codable, Sendable {
 }
 
 public enum Scoring {
+    /// The smallest image side that can be scored: SSIM's 11 x 11 Gaussian window must fit (as in scikit-image).
+    public static let minimumSide = 11
+
+    /// Refuses an input shape [C, H, W] too small to score, before any work is done.
+    public static func requireScorable(_ shape: [Int]) throws {
+        guard shape.count == 3, shape[1] >= minimumSide, shape[2] >= minimumSide else {
+            throw ScoringError("the model takes \(shape.dropFirst().map(String.init).joined(separator: "x")) images, smaller than SSIM's "
+                               + "\(minimumSide)x\(minimumSide) window: reconstructions could not be scored (use an input of at least \(minimumSide) pixels)")
+        }
+    }
     /// Pairs reconstructions with originals by the assignment that maximises total SSIM, then scores.
     /// `originals` and `reconstructions` are [B, 3, H, W].
     public static func score(originals: Tensor, labels: [Int], result: AttackResult, threshold: Double) -> [ScoredSample] {
@@ -44,4 +54,10 @@ public enum Scoring {
             return ScoredSample(original: o, reconstruction: r, trueLabel: labels[o], recoveredLabel: recovered, score: sc)
         }
     }
+}
+
+/// A reconstruction that cannot be scored (one line).
+public struct ScoringError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
 }

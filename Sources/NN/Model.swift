@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 import Tensor
 
 /// Batch-norm behaviour: `train` normalises with the batch statistics (and updates the running ones),
@@ -56,10 +57,50 @@ public struct Model: Sendable {
     public let classifierWeight: Int
     /// Index of the first layer's weight and bias when the first layer is fully connected (analytic attack).
     public let firstLinear: (weight: Int, bias: Int)?
+    /// Values all layers output for one image (the forward pass's activations).
+    public let activationValues: Double
+    /// The fewest values per channel per image that a batch-norm layer normalises (H x W of its input);
+    /// nil without batch norm.
+    public let smallestBatchNormPlane: Int?
 
     public var parameterNames: [String] { parameters.map(\.name) }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.shape.reduce(1, *) } }
     public var hasBatchNorm: Bool { buffers.contains { $0.name.hasSuffix("running_mean") } }
+
+    /// Bytes an attack on a batch of `batch` images needs, roughly: the graph of a gradient-matching attack
+    /// holds each weight and each activation about 8 times (forward values, the gradient, the gradient of the
+    /// gradient and their intermediates), as Float32. An estimate to refuse impossible work up front, not a
+    /// prediction of peak memory.
+    public func memoryEstimate(batch: Int) -> Double {
+        8 * 4 * (Double(parameterCount) + Double(max(batch, 1)) * (activationValues + Double(inputShape.reduce(1, *))))
+    }
+
+    /// Refuses, before any tensor is made, work this model cannot do: batch norm in train mode over one value
+    /// per channel (PyTorch refuses it too: "Expected more than 1 value per channel when training"), and a batch
+    /// whose estimated memory (`memoryEstimate`) exceeds what this machine has available.
+    public func requireFits(batch: Int, bn: BNMode) throws {
+        guard batch >= 1 else { throw ModelError.tooLarge("a batch needs at least one image") }
+        if bn == .train, let plane = smallestBatchNormPlane, batch * plane <= 1 {
+            throw ModelError.tooLarge("model \(name): batch norm in train mode over one value per channel (batch \(batch), "
+                                      + "a 1x1 feature map) is undefined, as PyTorch says (\"Expected more than 1 value per channel when training\"); "
+                                      + "use bn: eval, a batch of at least 2, or a larger input")
+        }
+        let need = memoryEstimate(batch: batch), have = Double(Machine.availableMemoryBytes)
+        if need > have {
+            throw ModelError.tooLarge("model \(name) at \(inputShape.map(String.init).joined(separator: "x")) with a batch of \(batch) needs about "
+                                      + "\(byteCount(Int64(min(need, 9e18)))) for an attack (\(Model.count(Double(parameterCount))) parameters, "
+                                      + "\(Model.count(activationValues)) activations per image); this machine has \(byteCount(Int64(have))) available")
+        }
+    }
+
+    /// "1.2 M", "3.4 G".
+    static func count(_ n: Double) -> String {
+        if n >= 1e12 { return String(format: "%.1f T", n / 1e12) }
+        if n >= 1e9 { return String(format: "%.1f G", n / 1e9) }
+        if n >= 1e6 { return String(format: "%.1f M", n / 1e6) }
+        if n >= 1e3 { return String(format: "%.1f k", n / 1e3) }
+        return String(Int(n))
+    }
 }
 
 /// The mutable values of a model: parameters and buffers, in the order of the model's specs.

@@ -1,10 +1,15 @@
 import Foundation
+import SafeIO
 import Tensor
 
 /// Accumulates state-dict specs while a model's layers are declared, in PyTorch registration order.
 public final class ModelBuilder {
     public private(set) var parameters: [TensorSpec] = []
     public private(set) var buffers: [TensorSpec] = []
+    /// Filled by `inferShape`: values every layer outputs for one image, and the smallest feature plane
+    /// (values per channel per image) that a batch-norm layer normalises.
+    private var activationValues = 0.0
+    private var smallestBatchNormPlane: Int? = nil
     public init() {}
 
     func param(_ name: String, _ shape: [Int], _ initializer: Initializer) -> Int {
@@ -48,7 +53,16 @@ public final class ModelBuilder {
     }
 
     public func build(name: String, inputShape: [Int], classes: Int, body: Layer) throws -> Model {
+        activationValues = 0
+        smallestBatchNormPlane = nil
         let out = try inferShape(body, inputShape, path: name)
+        // Refuse a model whose weights alone cannot fit in this machine's memory, before any tensor is made.
+        let weightBytes = parameters.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } } * 4
+        if weightBytes > Double(Machine.memoryBytes) {
+            throw ModelError.tooLarge("model \(name) for \(inputShape.map(String.init).joined(separator: "x")) inputs and \(classes) classes has "
+                                      + "\(Model.count(weightBytes / 4)) parameters (\(byteCount(Int64(min(weightBytes, 9e18)))) as Float32); "
+                                      + "this machine has \(byteCount(Machine.memoryBytes)) of memory")
+        }
         guard out == [classes] else {
             throw ModelError.shapeMismatch(layer: name, message: "the network outputs shape \(out) per image, expected [\(classes)] class scores")
         }
@@ -59,7 +73,8 @@ public final class ModelBuilder {
             first = (w, b)
         }
         return Model(name: name, inputShape: inputShape, classes: classes, parameters: parameters, buffers: buffers,
-                     body: body, classifierWeight: last, firstLinear: first)
+                     body: body, classifierWeight: last, firstLinear: first, activationValues: activationValues,
+                     smallestBatchNormPlane: smallestBatchNormPlane)
     }
 
     static func firstParametric(_ layers: [Layer]) -> Layer? {
@@ -73,8 +88,33 @@ public final class ModelBuilder {
         return nil
     }
 
-    /// Output shape (per image) of `layer` for an input of `shape`; errors name the layer.
+    /// Output shape (per image) of `layer` for an input of `shape`; errors name the layer. Adds every layer's
+    /// output size to `activationValues` and notes the batch-norm planes.
     func inferShape(_ layer: Layer, _ shape: [Int], path: String) throws -> [Int] {
+        let out = try layerShape(layer, shape, path: path)
+        switch layer {
+        case .sequence, .residual: break
+        case .batchNorm:
+            let plane = shape.dropFirst().reduce(1, *)
+            smallestBatchNormPlane = min(smallestBatchNormPlane ?? plane, plane)
+            activationValues += out.reduce(1.0) { $0 * Double($1) }
+        default: activationValues += out.reduce(1.0) { $0 * Double($1) }
+        }
+        return out
+    }
+
+    /// The number of values of a shape; an error (not an overflow trap) when it is beyond any machine.
+    private func product(_ shape: [Int], _ path: String) throws -> Int {
+        var n = 1
+        for d in shape {
+            let (m, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow, m < 1 << 40 else { throw ModelError.tooLarge("model \(path): a layer's output \(shape) is far too large for any machine") }
+            n = m
+        }
+        return n
+    }
+
+    private func layerShape(_ layer: Layer, _ shape: [Int], path: String) throws -> [Int] {
         func fail(_ m: String) -> ModelError { .shapeMismatch(layer: path, message: m) }
         switch layer {
         case let .conv2d(w, _, s, p, d):
@@ -87,7 +127,7 @@ public final class ModelBuilder {
             return [ws[0], h, wo]
         case let .linear(w, _):
             let ws = parameters[w].shape
-            let n = shape.reduce(1, *)
+            let n = try product(shape, path)
             guard n == ws[1] else { throw fail("\(parameters[w].name): linear expects \(ws[1]) input features, gets \(n) (input \(shape))") }
             return [ws[0]]
         case let .batchNorm(_, _, m, _, _, _, _):
@@ -104,7 +144,7 @@ public final class ModelBuilder {
         case let .adaptiveAvgPool(h, w):
             guard shape.count == 3 else { throw fail("adaptive pooling needs a C x H x W input, got \(shape)") }
             return [shape[0], h, w]
-        case .flatten: return [shape.reduce(1, *)]
+        case .flatten: return [try product(shape, path)]
         case let .sequence(layers):
             var s = shape
             for l in layers { s = try inferShape(l, s, path: path) }
@@ -124,12 +164,15 @@ public enum ModelError: Error, CustomStringConvertible {
     case shapeMismatch(layer: String, message: String)
     case badModelFile(String, String)
     case weights(String)
+    /// The model (or the work asked of it) cannot fit this machine, or cannot run as asked.
+    case tooLarge(String)
     public var description: String {
         switch self {
         case .unknownModel(let n): return "unknown model '\(n)' (known: \(ModelZoo.names.joined(separator: ", ")); or give a model file)"
         case .shapeMismatch(let l, let m): return "model \(l): \(m)"
         case .badModelFile(let p, let m): return "model file \(p): \(m)"
         case .weights(let m): return m
+        case .tooLarge(let m): return m
         }
     }
 }

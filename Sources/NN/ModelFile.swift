@@ -45,7 +45,11 @@ public enum ModelFile {
         guard let input = (doc["input"] as? [Any])?.compactMap({ $0 as? Int }), input.count == 3, input.allSatisfy({ $0 > 0 }) else {
             throw fail("'input' must be [channels, height, width] of positive integers")
         }
+        guard input[0] <= 4096, input[1] <= ModelZoo.maximumSize, input[2] <= ModelZoo.maximumSize else {
+            throw fail("'input' \(input) is larger than medpfl handles (at most 4096 channels and \(ModelZoo.maximumSize) pixels a side)")
+        }
         guard let classes = doc["classes"] as? Int, classes >= 2 else { throw fail("'classes' must be an integer >= 2") }
+        guard classes <= ModelZoo.maximumClasses else { throw fail("'classes' is \(classes), more than the \(ModelZoo.maximumClasses) medpfl handles") }
         guard let layers = doc["layers"] as? [Any], !layers.isEmpty else { throw fail("'layers' must be a non-empty list") }
         let b = ModelBuilder()
         var built: [Layer] = []
@@ -61,7 +65,11 @@ public enum ModelFile {
             var used: Set<String> = []
             func int(_ k: String, _ def: Int? = nil) throws -> Int {
                 used.insert(k)
-                if let v = opts[k] { guard let n = v as? Int, n >= 0 else { throw fail("layer \(i) (\(kind)): '\(k)' must be a non-negative integer") }; return n }
+                if let v = opts[k] {
+                    guard let n = v as? Int, n >= 0 else { throw fail("layer \(i) (\(kind)): '\(k)' must be a non-negative integer") }
+                    guard n <= 1 << 24 else { throw fail("layer \(i) (\(kind)): '\(k)' is \(n), beyond any model medpfl can hold") }
+                    return n
+                }
                 if let d = def { return d }
                 throw fail("layer \(i) (\(kind)): missing '\(k)'")
             }

@@ -5,11 +5,20 @@ import Tensor
 /// reference implementations, so exported weights load unchanged.
 public enum ModelZoo {
     public static let names = ["lenet", "lenet4", "cnn7", "mlp", "resnet18", "resnet18-cifar"]
+    /// The largest square input side (the image decoder's limit) and class count a model is built for.
+    public static let maximumSize = 16384
+    public static let maximumClasses = 100_000
 
     /// - Parameters: `size` is the square input side, `channels` the input channels, `hidden` the MLP width.
     public static func make(_ name: String, classes: Int, size: Int = 32, channels: Int = 3, hidden: Int = 64) throws -> Model {
         guard classes >= 2 else { throw ModelError.shapeMismatch(layer: name, message: "needs at least 2 classes, got \(classes)") }
         guard size >= 4 else { throw ModelError.shapeMismatch(layer: name, message: "input size \(size) is too small") }
+        guard size <= maximumSize else {
+            throw ModelError.tooLarge("model \(name): input size \(size) is larger than the \(maximumSize) pixels medpfl handles (the PNG limit)")
+        }
+        guard classes <= maximumClasses else {
+            throw ModelError.tooLarge("model \(name): \(classes) classes is more than the \(maximumClasses) medpfl handles")
+        }
         switch name {
         case "lenet": return try lenet(convs: 3, classes: classes, size: size, channels: channels)
         case "lenet4": return try lenet(convs: 4, classes: classes, size: size, channels: channels)

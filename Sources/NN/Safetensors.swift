@@ -58,16 +58,30 @@ public enum Safetensors {
                 throw SafetensorsError.malformed(name, "entry '\(key)' lacks dtype, shape or data_offsets")
             }
             guard let dtype = StoredTensor.DType(rawValue: dt) else { throw SafetensorsError.unsupportedDType(name, key: key, dtype: dt) }
+            // Integers from the header, refused (not trapped on) when negative, fractional or beyond any file.
+            func integer(_ v: Any) -> Int? {
+                guard let n = v as? NSNumber else { return nil }
+                let d = n.doubleValue
+                guard d.isFinite, d >= 0, d <= 1e15, d == d.rounded() else { return nil }
+                return Int(d)
+            }
             let shape = try shapeAny.map { v -> Int in
-                guard let i = (v as? NSNumber)?.intValue, i >= 0 else { throw SafetensorsError.malformed(name, "entry '\(key)' has a bad shape") }
+                guard let i = integer(v) else { throw SafetensorsError.malformed(name, "entry '\(key)' has a bad shape") }
                 return i
             }
-            guard let b = (offs[0] as? NSNumber)?.intValue, let e = (offs[1] as? NSNumber)?.intValue, b >= 0, e >= b, e <= dataLen else {
+            guard let b = integer(offs[0]), let e = integer(offs[1]), e >= b, e <= dataLen else {
                 throw SafetensorsError.malformed(name, "entry '\(key)' byte range \(offs) lies outside the \(dataLen)-byte data section")
             }
-            let count = shape.reduce(1, *)
             let size: Int
             switch dtype { case .F32, .I32: size = 4; case .F64, .I64: size = 8; case .F16, .BF16: size = 2 }
+            var count = 1
+            for d in shape {
+                let (m, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, m <= dataLen else {
+                    throw SafetensorsError.malformed(name, "entry '\(key)' has shape \(shape), more values than the \(dataLen)-byte data section holds")
+                }
+                count = m
+            }
             guard e - b == count * size else {
                 throw SafetensorsError.malformed(name, "entry '\(key)' has \(e - b) bytes for shape \(shape) of \(dt) (expected \(count * size))")
             }
@@ -84,6 +98,10 @@ public enum Safetensors {
                     case .I32: floats[i] = Float(Int32(bitPattern: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian))
                     }
                 }
+            }
+            if let bad = floats.firstIndex(where: { !$0.isFinite }) {
+                throw SafetensorsError.malformed(name, "tensor '\(key)' holds \(floats[bad].isNaN ? "NaN" : "an infinite value") (at flat index \(bad)); "
+                                                 + "weights and updates must be finite numbers")
             }
             out[key] = StoredTensor(dtype: dtype, shape: shape, floats: floats)
         }

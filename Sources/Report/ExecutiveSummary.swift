@@ -142,6 +142,11 @@ struct ExecutiveSummary {
         } else {
             f += "No tested setting lowered the risk to an acceptable band."
         }
+        if let digest = m.digest {
+            f += " The audit log records this audit under SHA-256 digest \(digest)"
+            if let k = m.signedBy { f += ", signed with key \(md(k))" }
+            f += " (`medpfl verify \(md(m.auditID)) --expect \(digest.prefix(16))` checks that the log still holds exactly these results)."
+        }
         return f
     }
 

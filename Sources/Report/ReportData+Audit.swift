@@ -25,7 +25,7 @@ extension ReportData {
 
         let lastTrial = trials.map(\.recordedAt).max()
         let imagesPerSample = d.fl.batchSize
-        let metadata = Metadata(
+        var metadata = Metadata(
             auditID: String(record.id), site: record.site, model: record.model,
             modelVersion: record.modelVersion.isEmpty ? nil : record.modelVersion, weightsSHA256: record.modelSHA256,
             dataSource: d.data.folder ?? "\(d.data.images?.count ?? 0) images listed in the audit file",
@@ -33,6 +33,10 @@ extension ReportData {
             toolVersion: record.toolVersion, seed: record.seed, startedAt: record.startedAt,
             durationSeconds: max(0, ((record.finishedAt ?? lastTrial) ?? record.startedAt).timeIntervalSince(record.startedAt)),
             command: record.commandLine, declaredSetting: risk.declared, successThreshold: d.thresholds.successSSIM)
+        if let digest = try store.digest(audit: auditID) {
+            metadata.digest = digest.digest
+            metadata.signedBy = digest.signedBy
+        }
 
         let attacks = d.attacks.map(AuditAdapter.attack)
         let settings = risk.settings.map { s in

@@ -96,6 +96,10 @@ extension ReportData {
         public var declaredSetting: String
         /// SSIM at or above which a reconstruction counts as a successful attack.
         public var successThreshold: Double
+        /// The audit log's SHA-256 digest of the audit (`medpfl verify` recomputes it); nil when it has none.
+        public var digest: String? = nil
+        /// Fingerprint of the Ed25519 key that signed the digest.
+        public var signedBy: String? = nil
 
         public init(auditID: String, site: String, model: String, modelVersion: String?, weightsSHA256: String?,
                     dataSource: String, sampleSize: Int, batchSize: Int, toolVersion: String, seed: UInt64,

@@ -26,6 +26,8 @@ public struct ReportImages: Sendable {
 
     /// Default size of a cell on the page, in pixels.
     public static let defaultCellSize = 128
+    /// The largest cell: 1024 px keeps a grid of `defaultMaxColumns` samples per row within a few MiB.
+    public static let maximumCellSize = 1024
     /// Default number of samples shown per grid.
     public static let defaultMaxColumns = 6
     /// Grey of a cell without a reconstruction.

@@ -55,7 +55,9 @@ public enum ReportWriter {
     @discardableResult
     public static func write(_ data: ReportData, to directory: String, options: ReportOptions = ReportOptions()) throws -> ReportOutput {
         try data.validate()
-        guard options.cellSize >= 1 else { throw ReportError.inconsistentData("thumbnail size must be at least 1 pixel") }
+        guard (1...ReportImages.maximumCellSize).contains(options.cellSize) else {
+            throw ReportError.inconsistentData("thumbnail size must be between 1 and \(ReportImages.maximumCellSize) pixels, got \(options.cellSize)")
+        }
         guard options.maxColumns >= 1 else { throw ReportError.inconsistentData("at least one image column is needed") }
         let renderer = ReportRenderer(templates: try options.templates ?? ReportTemplates.builtIn())
 

@@ -68,11 +68,14 @@ public enum PrivateFile {
         }
     }
 
+    /// The system call that writes (tests replace it to simulate a full disk on any machine).
+    nonisolated(unsafe) static var systemWrite: (Int32, UnsafeRawPointer, Int) -> Int = { Foundation.write($0, $1, $2) }
+
     static func writeAll(_ fd: Int32, _ data: Data, _ path: String) throws {
         try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
             var done = 0
             while done < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + done, buf.count - done)
+                let n = systemWrite(fd, buf.baseAddress! + done, buf.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw FileError.errno(path, "cannot write")

@@ -47,7 +47,7 @@ public struct ProcessIdentity: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Field 22 of /proc/PID/stat (after the parenthesised command name, which may itself hold spaces).
-    static func startTicks(of pid: Int32) -> UInt64? {
+    public static func startTicks(of pid: Int32) -> UInt64? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")

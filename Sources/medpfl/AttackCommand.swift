@@ -6,6 +6,7 @@ import Foundation
 import Imaging
 import Metrics
 import NN
+import SafeIO
 import Tensor
 
 extension AttackKind: ExpressibleByArgument {
@@ -16,6 +17,8 @@ extension InitScheme: ExpressibleByArgument {}
 extension AttackConfig.RestartPolicy: ExpressibleByArgument {}
 
 struct AttackCommand: ParsableCommand {
+    /// The most images one `attack` run draws from a folder.
+    static let maximumCount = 10_000
     static let configuration = CommandConfiguration(
         commandName: "attack",
         abstract: "Run a gradient-leakage attack on real images (or on a captured update) and score it.",
@@ -103,6 +106,15 @@ struct AttackCommand: ParsableCommand {
     func validate() throws {
         do { _ = try attackConfig() } catch let e as InputError { throw ValidationError(e.message) }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard (1...Self.maximumCount).contains(count) else { throw ValidationError("--count must be between 1 and \(Self.maximumCount), got \(count)") }
+        guard threshold.isFinite, threshold > 0, threshold <= 1 else { throw ValidationError("--threshold is an SSIM: a number in (0, 1], got \(threshold)") }
+        if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let i = iterations, i < 1 { throw ValidationError("--iterations must be at least 1") }
+        if let r = restarts, r < 1 { throw ValidationError("--restarts must be at least 1") }
+        for (name, v) in [("--tv", tv), ("--early-stop", earlyStop), ("--satisfied-loss", satisfiedLoss)] {
+            if let v, !(v.isFinite && v >= 0) { throw ValidationError("\(name) must be a finite number >= 0, got \(v)") }
+        }
+
     }
 
     func run() throws {
@@ -112,7 +124,9 @@ struct AttackCommand: ParsableCommand {
         if update != nil && (!spec.isNone || fedavg.given) {
             throw InputError("--defense and --fedavg-* describe how an update is made: a captured --update already holds them")
         }
-        let loaded = try model.load()
+        // Every attacked update holds `batch` images per client (secure aggregation: clients x batch).
+        let attackedBatch = batch * max(1, spec.secureAggregationClients ?? 1)
+        let loaded = try model.load(batch: attackedBatch)
         let m = loaded.model
         let config = try attackConfig()
 
@@ -121,12 +135,16 @@ struct AttackCommand: ParsableCommand {
         if let dir = imagesDir {
             let folder = try input { try ImageFolder(root: dir) }
             var rng = SeededGenerator(seed: model.seed).derived("select")
+            guard count <= folder.samples.count else {
+                throw InputError("--count \(count), but \(dir) holds only \(folder.samples.count) images")
+            }
             let picked = selectEvenly(labels: folder.labels, count: count, rng: &rng)
             paths = picked.map { folder.samples[$0].path }; labels = picked.map { folder.samples[$0].label }
         } else {
             paths = images.imagePaths; labels = images.labels
         }
         let size = m.inputShape[1]
+        if !paths.isEmpty { try input { try Scoring.requireScorable(m.inputShape) } }
         var originals: Tensor? = nil
         if !paths.isEmpty {
             let b = try ImageOptions.load(paths: paths, labels: labels, size: size, classes: m.classes)
@@ -226,7 +244,7 @@ struct AttackCommand: ParsableCommand {
     }
 
     func writeImages(_ recon: [(Int, RGBImage, RGBImage?)], to dir: String) throws {
-        try input { try PrivateDirectory.create(dir) }
+        try input { try PrivateFile.makeDirectory(dir) }
         for (i, r, o) in recon {
             try input { try r.writePNG(to: "\(dir)/\(String(format: "%03d", i))-reconstruction.png") }
             if let o = o { try input { try o.writePNG(to: "\(dir)/\(String(format: "%03d", i))-original.png") } }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Audit
 import Dispatch
 import Foundation
+import SafeIO
 import Report
 
 /// The risk level at or above which `medpfl audit` exits with 3.
@@ -47,10 +48,15 @@ struct AuditCommand: ParsableCommand {
     @Flag(help: "Do not render a report after the audit.") var noReport = false
     @Flag(help: "No progress on stderr.") var quiet = false
     @Option(help: "Parallel trials (default: all cores).") var jobs: Int?
+    @Option(help: "Ed25519 private key (PEM or raw; `medpfl keygen` makes one) that signs the finished audit's digest.")
+    var signKey: String?
+    @Flag(help: "With --resume: take over an audit whose recorded process cannot be checked from here (another host).")
+    var force = false
 
     func validate() throws {
         if resumeID != nil && !resume { throw ValidationError("an audit id is accepted only after --resume") }
         if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
+        if force && !resume { throw ValidationError("--force only applies with --resume") }
     }
 
     func run() throws {
@@ -63,7 +69,8 @@ struct AuditCommand: ParsableCommand {
         let plans = try documents.map { d in try auditInput { try AuditPlan.prepare(d) } }
         let first = documents[0].definition
         let dbPath = db ?? first.output.database.map(first.resolve) ?? "medpfl.sqlite"
-        let store = try auditInput { try AuditStore(path: dbPath) }
+        let key = try signKey.map { k in try auditInput { try AuditSigningKey(file: k) } }
+        let store = try auditInput { try AuditStore(path: dbPath, signingKey: key) }
         let stop = StopFlag()
         let signals = AuditSignals(store: store, stop: stop)
         var outputs: [Output] = []
@@ -72,6 +79,7 @@ struct AuditCommand: ParsableCommand {
             let runner = AuditRunner(plan: plan, store: store)
             runner.shard = shardSpec
             runner.resume = resume ? (resumeID.map { .id($0) } ?? .latest) : .none
+            runner.force = force
             runner.commandLine = CommandLine.arguments.joined(separator: " ")
             runner.toolVersion = medpflVersion
             runner.definitionPath = URL(fileURLWithPath: file).standardizedFileURL.path
@@ -196,6 +204,7 @@ final class AuditSignals: @unchecked Sendable {
                     try? store.setStatus(.interrupted, audit: id, note: "stopped by \(sig == SIGINT ? "SIGINT" : "SIGTERM"); trials in flight were dropped")
                     note("\nStopped audit \(id); every recorded trial is kept. Finish it later with --resume \(id).")
                 }
+                Temporaries.removeAll()
                 _exit(sig == SIGINT ? 130 : 143)
             }
             source.resume()

@@ -13,6 +13,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip resnet18-cifar (its evaluations take far longer than the small models').") var skipResnet = false
     @Option(help: "Only these MODEL:BATCH pairs, comma-separated (e.g. lenet:1,cnn7:1).") var only: String?
 
+    func validate() throws {
+        guard (1...100_000).contains(reps) else { throw ValidationError("--reps must be between 1 and 100000, got \(reps)") }
+        guard (0...100_000).contains(warmup) else { throw ValidationError("--warmup must be between 0 and 100000, got \(warmup)") }
+    }
+
     struct Output: Encodable {
         let tool: String, version: String, threads: Int
         let doubleBackward: [DoubleBackwardTiming]
@@ -27,7 +32,7 @@ struct BenchCommand: ParsableCommand {
         if let o = only {
             configs = try o.split(separator: ",").map { item in
                 let parts = item.split(separator: ":")
-                guard parts.count == 2, let b = Int(parts[1]), b > 0 else { throw InputError("--only expects MODEL:BATCH pairs, got '\(item)'") }
+                guard parts.count == 2, let b = Int(parts[1]), (1...4096).contains(b) else { throw InputError("--only expects MODEL:BATCH pairs, got '\(item)'") }
                 return (String(parts[0]), b, parts[0].hasPrefix("resnet") ? max(5, reps / 5) : reps)
             }
         }

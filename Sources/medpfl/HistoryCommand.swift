@@ -50,7 +50,7 @@ func timestampText(_ d: Date) -> String {
 
 /// Left-aligned columns separated by two spaces.
 func textTable(header: [String], rows: [[String]]) -> String {
-    let all = [header] + rows
+    let all = ([header] + rows).map { $0.map(TerminalText.oneLine) }
     let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
     return all.map { row in
         row.enumerated().map { c, cell in cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }

@@ -14,6 +14,7 @@ struct MergeCommand: ParsableCommand {
 
     @Argument(help: "The merged audit log (created if missing).") var out: String
     @Argument(help: "The shard audit logs.") var shards: [String]
+    @Option(help: "Ed25519 private key (PEM or raw) that signs the merged audit's digest.") var signKey: String?
     @Flag(help: "Print JSON on stdout.") var json = false
 
     struct Output: Encodable {
@@ -27,9 +28,12 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         for s in shards where !FileManager.default.fileExists(atPath: s) { throw InputError("shard database \(s) does not exist") }
-        let store = try auditInput { try AuditStore(path: out) }
+        let key = try signKey.map { k in try auditInput { try AuditSigningKey(file: k) } }
+        // Everything is checked before the output log is opened: a refused merge writes nothing anywhere.
+        let sources = try auditInput { try ShardMerge.prepare(shards: shards, outPath: out) }
+        let store = try auditInput { try AuditStore(path: out, signingKey: key) }
         let results = try auditInput {
-            try ShardMerge.merge(into: store, shards: shards, commandLine: CommandLine.arguments.joined(separator: " "), toolVersion: medpflVersion)
+            try ShardMerge.merge(into: store, sources: sources, commandLine: CommandLine.arguments.joined(separator: " "), toolVersion: medpflVersion)
         }
         let outputs = results.map { r in
             Output(audit: r.auditID, database: out, status: r.status.rawValue, trialsAdded: r.added, trialsAlreadyPresent: r.skipped,

@@ -19,6 +19,10 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "SSIM at or above which the reconstruction counts as a success.") var threshold: Double = 0.9
     @Flag(help: "Print JSON.") var json = false
 
+    func validate() throws {
+        guard threshold.isFinite, threshold > 0, threshold <= 1 else { throw ValidationError("--threshold is an SSIM: a number in (0, 1], got \(threshold)") }
+    }
+
     struct Output: Encodable { let reference: String, candidate: String, mse: Double, psnr: Double, ssim: Double, success: Bool, threshold: Double }
 
     func run() throws {

@@ -19,9 +19,17 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if model == nil && modelFile == nil { throw ValidationError("give --model NAME or --model-file FILE") }
         if model != nil && modelFile != nil { throw ValidationError("give either --model or --model-file, not both") }
+        guard (2...ModelZoo.maximumClasses).contains(classes) else {
+            throw ValidationError("--classes must be between 2 and \(ModelZoo.maximumClasses), got \(classes)")
+        }
+        guard (4...ModelZoo.maximumSize).contains(size) else {
+            throw ValidationError("--size must be between 4 and \(ModelZoo.maximumSize) pixels, got \(size)")
+        }
     }
 
-    func load() throws -> (model: Model, state: ModelState) {
+    /// The model and its weights, after checking that `batch` images fit it (batch norm, memory) before any
+    /// tensor is made.
+    func load(batch: Int) throws -> (model: Model, state: ModelState) {
         try input {
             let m: Model
             if let f = modelFile {
@@ -30,6 +38,7 @@ struct ModelOptions: ParsableArguments {
             } else {
                 m = try ModelZoo.make(model!, classes: classes, size: size)
             }
+            try m.requireFits(batch: batch, bn: bn)
             if let w = weights { return (m, try m.loadState(w, allowMissingBuffers: true)) }
             return (m, m.initialState(seed: seed))
         }

@@ -31,7 +31,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "A folder with the site's own report.md.mustache and report.html.mustache.") var templates: String?
 
     func validate() throws {
-        if let t = thumbnail, t < 1 { throw ValidationError("--thumbnail must be at least 1 pixel") }
+        if let t = thumbnail, !(1...ReportImages.maximumCellSize).contains(t) {
+            throw ValidationError("--thumbnail must be between 1 and \(ReportImages.maximumCellSize) pixels, got \(t)")
+        }
     }
 
     func run() throws {

@@ -14,7 +14,13 @@ struct ShowCommand: ParsableCommand {
 
     struct Output: Encodable {
         let audit: AuditRecord, config: ResolvedConfig, assessment: RiskReport, recommendations: [RecommendationRecord]
-        let utilityRuns: [UtilityRunRecord], trials: [TrialRecord]
+        let utilityRuns: [UtilityRunRecord], trials: [TrialRecord], digest: Digest?
+    }
+
+    /// The stored digest as `show --json` prints it (`medpfl verify` recomputes it).
+    struct Digest: Encodable {
+        let version: Int, sha256: String, rows: Int, signedBy: String?, shards: [ShardDigest]?
+        init(_ d: AuditDigestRecord) { version = d.version; sha256 = d.digest; rows = d.rows; signedBy = d.signedBy; shards = d.shards }
     }
 
     func run() throws {
@@ -22,13 +28,14 @@ struct ShowCommand: ParsableCommand {
         let a = try auditInput { try store.requireAudit(id: id) }
         let report = try store.assessment(audit: id)
         let trials = try store.trials(audit: id)
+        let digest = try store.digest(audit: id)
         if json {
             try printAuditJSON(Output(audit: a, config: try a.config(), assessment: report, recommendations: try store.recommendations(audit: id),
-                                 utilityRuns: try store.utilityRuns(audit: id), trials: trials))
+                                 utilityRuns: try store.utilityRuns(audit: id), trials: trials, digest: digest.map(Digest.init)))
             return
         }
         let d = try a.config().definition
-        print(describe(a, d, recorded: trials.count))
+        print(describe(a, d, recorded: trials.count, digest: digest))
         print("")
         if a.shard != nil {
             print("This audit is one shard of a larger grid; merge the shards (medpfl merge) for the verdict on the site.")
@@ -70,7 +77,7 @@ struct ShowCommand: ParsableCommand {
               + "LOW otherwise. Reconstructions are never chosen by looking at the originals.")
     }
 
-    func describe(_ a: AuditRecord, _ d: AuditDefinition, recorded: Int) -> String {
+    func describe(_ a: AuditRecord, _ d: AuditDefinition, recorded: Int, digest: AuditDigestRecord?) -> String {
         var lines: [(String, String)] = []
         var status = "\(a.statusText) (started \(timestampText(a.startedAt)) UTC"
         if let f = a.finishedAt { status += ", finished \(timestampText(f)) UTC" }
@@ -87,8 +94,16 @@ struct ShowCommand: ParsableCommand {
         lines.append(("Defences", "\(d.defences.count) settings tested; the site declares: \(d.declaredDefence)"))
         lines.append(("Trials", "\(recorded) of \(a.trialsPlanned) recorded" + (a.shard.map { " (shard \($0) of a \(a.gridSize)-trial grid)" } ?? "")))
         lines.append(("Tool", "medpfl \(a.toolVersion), audit seed \(a.seed), configuration SHA-256 \(a.configSHA256.prefix(16))..."))
+        if let g = digest {
+            lines.append(("Digest", "sha256:\(g.digest) (v\(g.version), \(g.rows) rows"
+                          + (g.signedBy.map { ", signed by \($0)" } ?? ", unsigned") + "); check it with medpfl verify \(a.id)"))
+        } else if a.status == .finished {
+            lines.append(("Digest", "none (finished by medpfl \(a.toolVersion), before audit digests): it cannot be verified"))
+        } else {
+            lines.append(("Digest", "written when the audit finishes"))
+        }
         let width = lines.map(\.0.count).max() ?? 0
-        return "Audit \(a.id): \(a.site)\n" + lines.map { "\($0.0 + ":")".padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
+        return "Audit \(a.id): \(TerminalText.oneLine(a.site))\n" + lines.map { ($0.0, TerminalText.oneLine($0.1)) }.map { "\($0.0 + ":")".padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
     }
 
     func attackText(_ e: AttackEntry) -> String {

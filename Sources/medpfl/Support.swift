@@ -1,15 +1,8 @@
 import Dispatch
 import Foundation
 import Imaging
+import SafeIO
 import Tensor
-
-/// Folders that will hold patient images: created owner-only (0700).
-enum PrivateDirectory {
-    static func create(_ path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        chmod(path, 0o700)
-    }
-}
 
 /// Per-step losses of running attacks, for `--trace` (JSON lines: update, step, loss).
 /// `@unchecked Sendable`: safe because `append` holds its lock, and `write` runs after every worker finished.
@@ -22,9 +15,7 @@ final class TraceLog: @unchecked Sendable {
     }
     func write(to path: String) throws {
         let text = lines.joined(separator: "\n") + "\n"
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw InputError("cannot write the trace to \(path)")
-        }
+        try input { try PrivateFile.write(text, to: path) }
     }
 }
 
@@ -53,4 +44,44 @@ final class ProgressLine: @unchecked Sendable {
         FileHandle.standardError.write(Data(line.utf8))
     }
     func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
+}
+
+/// Text from users or from a log (site names, labels, paths, versions, error messages) is printed with every
+/// control character escaped: an ANSI/OSC escape or a carriage return in a site name cannot recolour,
+/// retitle or clear the terminal, nor overwrite a line with a fake verdict. Bidirectional overrides (which can
+/// reorder what is shown) are escaped too.
+enum TerminalText {
+    /// `text` with control and format characters escaped, keeping line breaks and tabs (whole outputs).
+    static func safe(_ text: String) -> String { escape(text, keepLines: true) }
+
+    /// `text` on one line: line breaks and tabs escaped as well (one field: a site name, a table cell).
+    static func oneLine(_ text: String) -> String { escape(text, keepLines: false) }
+
+    static func escape(_ text: String, keepLines: Bool) -> String {
+        guard text.unicodeScalars.contains(where: { needsEscape($0, keepLines) }) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            if needsEscape(u, keepLines) {
+                out += u.value < 0x100 ? String(format: "\\x%02X", u.value) : String(format: "\\u{%04X}", u.value)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    static func needsEscape(_ u: Unicode.Scalar, _ keepLines: Bool) -> Bool {
+        if keepLines && (u == "\n" || u == "\t") { return false }
+        switch u.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        case .format: return (0x202A...0x202E).contains(u.value) || (0x2066...0x2069).contains(u.value) || u.value == 0x200E || u.value == 0x200F
+        default: return false
+        }
+    }
+}
+
+/// Every line medpfl prints goes through `TerminalText.safe` (this shadows the standard library's `print`
+/// inside the command-line module).
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    Swift.print(TerminalText.safe(items.map { "\($0)" }.joined(separator: separator)), terminator: terminator)
 }

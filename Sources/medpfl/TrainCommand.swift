@@ -53,7 +53,7 @@ struct TrainCommand: ParsableCommand {
         let spec = try defence.spec()
         let partition = try input { try Partition(parsing: split) }
         let local = try localAlgorithm()
-        let loaded = try model.load()
+        let loaded = try model.load(batch: batch)
         let folder = try input { try ImageFolder(root: images) }
         let data = try input { try FederatedDataset(folder: folder, size: loaded.model.inputShape[1]) }
         let config = TrainingConfig(model: loaded.model, initialState: loaded.state, clients: clients, rounds: rounds,

@@ -30,7 +30,7 @@ struct UpdateCommand: ParsableCommand {
     func run() throws {
         let spec = try defence.spec()
         let kind = try fedavg.kind()
-        let loaded = try model.load()
+        let loaded = try model.load(batch: max(1, images.imagePaths.count))
         let batch = try images.load(size: loaded.model.inputShape[1], classes: loaded.model.classes)
         let round = try input {
             try InterceptedRound.simulate(kind, model: loaded.model, state: loaded.state, images: batch.x, labels: batch.labels,

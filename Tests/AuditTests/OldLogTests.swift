@@ -21,7 +21,10 @@ final class OldLogTests: XCTestCase {
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let store = try AuditStore(readingAt: path)
         XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable"])
-        XCTAssertEqual(try store.pendingMigrations(), ["v3-stored-assessments"])
+        XCTAssertEqual(try store.pendingMigrations(), ["v3-stored-assessments", "v4-audit-digests"])
+        let v = try store.verify(audit: 1)
+        XCTAssertEqual(v.outcome, .noDigest, "0.1.0 wrote no digest: reported, not failed")
+        XCTAssertEqual(v.problem, "audit 1 was finished by medpfl 0.1.0, before audit digests: it cannot be verified")
         let r = try store.assessment(audit: 1)
         XCTAssertEqual(r.provenance, .assessedNow, "0.1.0 stored no assessment")
 

@@ -178,11 +178,13 @@ final class CLITests: XCTestCase {
         var want = try String(contentsOf: Self.oldLog.appendingPathComponent("old-show.txt"), encoding: .utf8).components(separatedBy: "\n")
         let at = try XCTUnwrap(want.firstIndex { $0.hasPrefix("Overall risk for") }) + 1
         want.insert("This audit was finished by an older medpfl that stored no assessment: it is assessed now, with the rules recorded in its configuration.", at: at)
+        let tool = try XCTUnwrap(want.firstIndex { $0.hasPrefix("Tool:") }) + 1
+        want.insert("Digest:     none (finished by medpfl 0.1.0, before audit digests): it cannot be verified", at: tool)
         XCTAssertEqual(r.out.components(separatedBy: "\n"), want)
         XCTAssertEqual(try run(["history", "--db", db]).code, 0)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), bytes, "read commands change nothing")
         let dry = try run(["migrate", "--db", db, "--dry-run"])
-        XCTAssertTrue(dry.out.contains("lacks: v3-stored-assessments"), dry.out)
+        XCTAssertTrue(dry.out.contains("lacks: v3-stored-assessments, v4-audit-digests"), dry.out)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), bytes)
         let m = try run(["migrate", "--db", db])
         XCTAssertEqual(m.code, 0, m.err)

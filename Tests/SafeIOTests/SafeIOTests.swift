@@ -92,6 +92,28 @@ final class SafeIOTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: mine))
     }
 
+    /// A full disk at the file-writing layer (any machine): a one-line error that says so, the old file
+    /// intact, no temporary left.
+    func testAFullDiskLeavesTheOldFileAndNoPartialOne() throws {
+        let p = dir + "/report.md"
+        try PrivateFile.write("old", to: p)
+        let saved = PrivateFile.systemWrite
+        defer { PrivateFile.systemWrite = saved }
+        var calls = 0
+        PrivateFile.systemWrite = { fd, ptr, n in
+            calls += 1
+            if calls == 1 { return Foundation.write(fd, ptr, min(n, 3)) }
+            errno = ENOSPC
+            return -1
+        }
+        XCTAssertThrowsError(try PrivateFile.write(Data(count: 10_000), to: p)) { e in
+            XCTAssertEqual((e as? FileError)?.noSpace, true)
+            XCTAssertEqual("\(e)", "\(p): cannot write: no space left on the device (nothing was written)")
+        }
+        XCTAssertEqual(try String(contentsOfFile: p, encoding: .utf8), "old")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["report.md"])
+    }
+
     func testByteCounts() {
         XCTAssertEqual(byteCount(999), "999 bytes")
         XCTAssertEqual(byteCount(3 << 29), "1.5 GiB")

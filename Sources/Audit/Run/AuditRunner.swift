@@ -48,6 +48,8 @@ public final class AuditRunner: @unchecked Sendable {
     public let store: AuditStore
     public var shard: Shard?
     public var resume: ResumeRequest = .none
+    /// Take over a `running` audit whose process cannot be checked from here (`--force`).
+    public var force = false
     public var commandLine = ""
     public var toolVersion = "unknown"
     public var definitionPath: String?
@@ -72,7 +74,7 @@ public final class AuditRunner: @unchecked Sendable {
         }
         // Utility runs belong to the whole audit or to shard 1.
         utility = (shard?.index ?? 1) == 1 ? plan.utilityTraining : nil
-        return try AuditSession.open(plan: plan, store: store, shard: shard, resume: resume, trialsPlanned: trials.count,
+        return try AuditSession.open(plan: plan, store: store, shard: shard, resume: resume, force: force, trialsPlanned: trials.count,
                                      commandLine: commandLine, toolVersion: toolVersion, definitionPath: definitionPath)
     }
 

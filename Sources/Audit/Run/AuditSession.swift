@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 
 /// Which audit a run writes to: a new one, or an unfinished one it resumes.
 public enum ResumeRequest: Sendable, Equatable {
@@ -31,7 +32,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 /// Opens the audit row a run writes to: creates it, or finds and claims the one to resume after checking
 /// that it has the same configuration and that no live process is still running it.
 enum AuditSession {
-    static func open(plan: AuditPlan, store: AuditStore, shard: Shard?, resume: ResumeRequest, trialsPlanned: Int,
+    static func open(plan: AuditPlan, store: AuditStore, shard: Shard?, resume: ResumeRequest, force: Bool = false, trialsPlanned: Int,
                      commandLine: String, toolVersion: String, definitionPath: String?) throws -> (id: Int64, resumed: Bool) {
         let shardText = shard?.description
         switch resume {
@@ -52,7 +53,7 @@ enum AuditSession {
                                        + (shardText.map { " and shard \($0)" } ?? "") + "; run without --resume to start one")
             }
             try sameVersion(a, toolVersion)
-            try claim(a, store: store, commandLine: commandLine)
+            try claim(a, store: store, commandLine: commandLine, force: force)
             return (a.id, true)
         case let .id(id):
             let a = try store.requireAudit(id: id)
@@ -66,7 +67,7 @@ enum AuditSession {
                                        + ", but this run asks for " + (shardText.map { "shard \($0)" } ?? "the whole grid"))
             }
             try sameVersion(a, toolVersion)
-            try claim(a, store: store, commandLine: commandLine)
+            try claim(a, store: store, commandLine: commandLine, force: force)
             return (a.id, true)
         }
     }
@@ -80,30 +81,55 @@ enum AuditSession {
         }
     }
 
-    /// Refuses to resume an audit whose process is still alive on this host.
-    static func claim(_ a: AuditRecord, store: AuditStore, commandLine: String) throws {
-        if a.status == .running, let pid = a.pid, a.host == ProcessInfo.processInfo.hostName, pid != Int(getpid()),
-           processAlive(pid) {
-            throw AuditError.input("audit \(a.id) is still being run by process \(pid) on this machine; stop it first (or wait for it)")
+    /// Refuses to resume an audit whose run is still alive: its recorded process (PID, start time, boot) still
+    /// runs medpfl on this host. A PID now held by another program, or by a later process, is not its owner and
+    /// the audit is taken over. A run recorded on another host cannot be checked from here: `force` takes it over.
+    static func claim(_ a: AuditRecord, store: AuditStore, commandLine: String, force: Bool) throws {
+        if a.status == .running, !force {
+            switch a.runState {
+            case .alive(let pid) where pid != Int(getpid()):
+                throw AuditError.input("audit \(a.id) is still being run by medpfl process \(pid) on this machine; stop it first (or wait for it)")
+            case .elsewhere(let host):
+                throw AuditError.input("audit \(a.id) is marked running on host \(host), which cannot be checked from here; "
+                                       + "stop it there, or resume with --force to take it over")
+            case .alive, .gone, .notRunning: break
+            }
         }
         try store.claim(audit: a.id, commandLine: commandLine)
     }
 }
 
 extension AuditRecord {
+    /// Whether the process recorded as running this audit still does.
+    public enum RunState: Sendable, Equatable {
+        /// Not marked running.
+        case notRunning
+        /// Marked running, and its medpfl process is alive on this machine.
+        case alive(pid: Int)
+        /// Marked running, but its process is gone (killed or crashed; or its PID now belongs to another program).
+        case gone
+        /// Marked running on another host.
+        case elsewhere(host: String)
+    }
+
+    public var runState: RunState {
+        guard status == .running, let pid else { return .notRunning }
+        guard host == ProcessInfo.processInfo.hostName else { return .elsewhere(host: host ?? "?") }
+        if pid == Int(getpid()) { return .alive(pid: pid) }
+        let identity = process.flatMap(ProcessIdentity.init(token:)) ?? ProcessIdentity(pid: Int32(pid), startTicks: 0, bootID: "")
+        guard identity.isRunning else { return .gone }
+        if identity.startTicks != 0 { return .alive(pid: pid) }
+        // Without a recorded start time (logs before v4) the live PID is the owner only if it runs medpfl
+        // (the kernel's 15-character name: "medpfl", or the test bundle "medpflPackageTe…").
+        if let name = ProcessIdentity.programName(of: Int32(pid)), !name.hasPrefix("medpfl") { return .gone }
+        return .alive(pid: pid)
+    }
+
     /// True when the audit says `running` but its process is gone from this machine (killed or crashed):
     /// it can be resumed. False when it runs on another machine (which cannot be checked from here).
-    public var isAbandoned: Bool {
-        guard status == .running, let pid, host == ProcessInfo.processInfo.hostName else { return false }
-        return pid != Int(getpid()) && !processAlive(pid)
-    }
+    public var isAbandoned: Bool { runState == .gone }
 
     /// The status as shown to people: "running", "finished"..., or "stopped (process gone)" for an
     /// abandoned run.
     public var statusText: String { isAbandoned ? "stopped (process gone; resume it)" : status.rawValue }
-}
-
-/// Whether a process with this id exists on this machine (one we may not signal still exists).
-func processAlive(_ pid: Int) -> Bool {
-    kill(pid_t(pid), 0) == 0 || errno == EPERM
 }

@@ -16,47 +16,83 @@ public enum ShardMerge {
         public let report: RiskReport?
     }
 
-    /// Copies every trial, reconstruction and utility run of `shards` into `out`, without ever
-    /// duplicating a trial. Every shard log must hold audits of the same configurations (one, or one per
-    /// document of a multi-audit file): shards of different audits are refused. Each configuration is
-    /// merged into an unfinished audit of that configuration already in `out`, or into a new one.
-    public static func merge(into out: AuditStore, shards: [String], commandLine: String, toolVersion: String) throws -> [Result] {
+    /// Shard logs checked and ready to merge.
+    public struct Sources: Sendable {
+        let logs: [(path: String, audits: [AuditRecord], digests: [Int64: ShardDigest])]
+    }
+
+    /// Opens every shard log read-only and checks, before anything is written anywhere, that they hold audits
+    /// of the same configurations (one, or one per document of a multi-audit file), that every finished shard
+    /// audit is intact (its digest verifies: a shard changed after it finished is refused), and that `outPath`
+    /// is not one of them and holds no finished audit of these configurations (its trials would be duplicates).
+    public static func prepare(shards: [String], outPath: String) throws -> Sources {
         guard !shards.isEmpty else { throw AuditError.input("give at least one shard database to merge") }
-        defer { out.checkpoint() }
-        let outPath = URL(fileURLWithPath: out.path).standardizedFileURL.path
-        var sources: [(path: String, audits: [AuditRecord])] = []
+        let outFull = URL(fileURLWithPath: outPath).standardizedFileURL.path
+        var logs: [(path: String, audits: [AuditRecord], digests: [Int64: ShardDigest])] = []
         for p in shards {
-            guard URL(fileURLWithPath: p).standardizedFileURL.path != outPath else { throw AuditError.input("\(p) is the output database itself") }
+            guard URL(fileURLWithPath: p).standardizedFileURL.path != outFull else { throw AuditError.input("\(p) is the output database itself") }
             let store = try AuditStore(readingAt: p)
             let audits = try store.audits()
             guard !audits.isEmpty else { throw AuditError.input("\(p) holds no audit") }
-            sources.append((p, audits))
+            var digests: [Int64: ShardDigest] = [:]
+            for a in audits where a.status == .finished {
+                let v = try store.verify(audit: a.id)
+                if v.outcome == .changed {
+                    throw AuditError.input("refusing to merge \(p): audit \(a.id) was changed after it finished (\(v.problem ?? "digest differs"))")
+                }
+                digests[a.id] = ShardDigest(database: URL(fileURLWithPath: p).lastPathComponent, audit: a.id, shard: a.shard,
+                                            digest: v.digest, digestVersion: v.digestVersion)
+            }
+            logs.append((p, audits, digests))
         }
-        let configs = Set(sources[0].audits.map(\.configSHA256))
-        for (p, audits) in sources where Set(audits.map(\.configSHA256)) != configs {
+        let configs = Set(logs[0].audits.map(\.configSHA256))
+        for (p, audits, _) in logs where Set(audits.map(\.configSHA256)) != configs {
             let mine = Set(audits.map(\.configSHA256))
-            let odd = audits.first { !configs.contains($0.configSHA256) } ?? sources[0].audits.first { !mine.contains($0.configSHA256) }!
-            throw AuditError.input("refusing to merge: \(p) and \(sources[0].path) hold different audits (audit \(odd.id): \(odd.site), "
+            let odd = audits.first { !configs.contains($0.configSHA256) } ?? logs[0].audits.first { !mine.contains($0.configSHA256) }!
+            throw AuditError.input("refusing to merge: \(p) and \(logs[0].path) hold different audits (audit \(odd.id): \(odd.site), "
                                    + "model \(odd.model) \(odd.modelVersion), configuration \(odd.configSHA256.prefix(12)) is not in both)")
         }
+        if FileManager.default.fileExists(atPath: outPath) {
+            let out = try AuditStore(readingAt: outPath)
+            for a in logs[0].audits {
+                if let done = try out.audits().first(where: { $0.configSHA256 == a.configSHA256 && $0.shard == nil && $0.status == .finished }) {
+                    throw AuditError.input("\(outPath) already holds finished audit \(done.id) of this configuration (\(a.site), model \(a.model) "
+                                           + "\(a.modelVersion)); its trials would be duplicates, so nothing was merged")
+                }
+            }
+        }
+        return Sources(logs: logs)
+    }
+
+    /// Copies every trial, reconstruction and utility run of the prepared shard logs into `out`, without
+    /// ever duplicating a trial. Each configuration is merged into an unfinished audit of that configuration
+    /// already in `out`, or into a new one; a complete one is finished with a digest that records the shards'.
+    public static func merge(into out: AuditStore, sources: Sources, commandLine: String, toolVersion: String) throws -> [Result] {
+        defer { out.checkpoint() }
+        let logs = sources.logs
         // One merged audit per configuration, in the order the first shard lists them.
         var order: [String] = []
-        for a in sources[0].audits where !order.contains(a.configSHA256) { order.append(a.configSHA256) }
+        for a in logs[0].audits where !order.contains(a.configSHA256) { order.append(a.configSHA256) }
         return try order.map { config in
-            try mergeOne(into: out, sources: sources.map { ($0.path, $0.audits.filter { $0.configSHA256 == config }) },
+            try mergeOne(into: out, sources: logs.map { ($0.path, $0.audits.filter { $0.configSHA256 == config }, $0.digests) },
                          commandLine: commandLine, toolVersion: toolVersion)
         }
     }
 
+    /// `prepare` and `merge` in one (for a caller that has the output store open already).
+    public static func merge(into out: AuditStore, shards: [String], commandLine: String, toolVersion: String) throws -> [Result] {
+        try merge(into: out, sources: try prepare(shards: shards, outPath: out.path), commandLine: commandLine, toolVersion: toolVersion)
+    }
+
     /// Merges the audits of one configuration.
-    static func mergeOne(into out: AuditStore, sources: [(path: String, audits: [AuditRecord])], commandLine: String,
-                         toolVersion: String) throws -> Result {
+    static func mergeOne(into out: AuditStore, sources: [(path: String, audits: [AuditRecord], digests: [Int64: ShardDigest])],
+                         commandLine: String, toolVersion: String) throws -> Result {
         let first = sources[0].audits[0]
         let auditID = try target(out, like: first, started: sources.flatMap(\.audits).map(\.startedAt).min()!,
                                  commandLine: commandLine, toolVersion: toolVersion)
         let before = try out.trialCount(audit: auditID)
         var copied = 0, offered = 0
-        for (p, audits) in sources {
+        for (p, audits, _) in sources {
             for a in audits {
                 let (added, total) = try copy(from: p, audit: a.id, into: out, audit: auditID)
                 copied += added
@@ -68,7 +104,11 @@ public enum ShardMerge {
         let definition = try? first.config().definition
         let utilityNeeded = definition?.utility == nil ? 0 : definition!.defences.count
         if recorded >= grid, try out.utilityRuns(audit: auditID).count >= utilityNeeded {
-            let report = try out.finishAssessed(audit: auditID, toolVersion: toolVersion)
+            let shards = sources.flatMap { src in src.audits.map { a in
+                src.digests[a.id] ?? ShardDigest(database: URL(fileURLWithPath: src.path).lastPathComponent, audit: a.id, shard: a.shard,
+                                                 digest: nil, digestVersion: nil)
+            } }
+            let report = try out.finishAssessed(audit: auditID, toolVersion: toolVersion, shards: shards)
             return Result(auditID: auditID, added: recorded - before, skipped: offered - copied, recorded: recorded, gridSize: grid,
                           status: .finished, report: report)
         }
@@ -94,38 +134,50 @@ public enum ShardMerge {
     }
 
     /// Copies one source audit's rows in one transaction; returns the trials copied and the trials it holds.
+    /// The shard log is read through a read-only connection (never attached to the writer): merging changes
+    /// nothing in a shard, and values are copied exactly as stored.
     static func copy(from path: String, audit source: Int64, into out: AuditStore, audit target: Int64) throws -> (Int, Int) {
-        let cols = AuditStore.trialColumns.joined(separator: ", ")
-        let rcols = AuditStore.reconstructionColumns.joined(separator: ", ")
-        let rsel = AuditStore.reconstructionColumns.map { "r.\($0)" }.joined(separator: ", ")
+        let shard = try AuditStore(readingAt: path)
+        let tcols = AuditStore.trialColumns, rcols = AuditStore.reconstructionColumns
+        let ucols = ["defence", "accuracy", "baseline_accuracy", "accuracy_drop", "rounds", "clients", "seed", "seconds", "details", "recorded_at"]
+        func list(_ c: [String]) -> String { c.map { "\"\($0)\"" }.joined(separator: ", ") }
+        func marks(_ n: Int) -> String { Array(repeating: "?", count: n).joined(separator: ", ") }
         do {
-            return try out.pool.writeWithoutTransaction { db -> (Int, Int) in
-                try db.execute(sql: "ATTACH DATABASE ? AS shard", arguments: [path])
-                defer { try? db.execute(sql: "DETACH DATABASE shard") }
-                var added = 0, total = 0
-                try db.inTransaction(.immediate) {
-                    total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shard.trials WHERE audit_id = ?", arguments: [source]) ?? 0
-                    try out.requireUnfinished(db, target)
-                    try db.execute(sql: """
-                        INSERT INTO trials (audit_id, \(cols)) SELECT ?, \(cols) FROM shard.trials s
-                        WHERE s.audit_id = ? AND NOT EXISTS (SELECT 1 FROM trials t WHERE t.audit_id = ? AND t.trial_key = s.trial_key)
-                        """, arguments: [target, source, target])
-                    added = db.changesCount
-                    try db.execute(sql: """
-                        INSERT INTO reconstructions (trial_id, \(rcols)) SELECT t.id, \(rsel)
-                        FROM shard.reconstructions r JOIN shard.trials s ON r.trial_id = s.id
-                        JOIN trials t ON t.audit_id = ? AND t.trial_key = s.trial_key
-                        WHERE s.audit_id = ? AND NOT EXISTS (SELECT 1 FROM reconstructions x WHERE x.trial_id = t.id AND x.image_index = r.image_index)
-                        """, arguments: [target, source])
-                    try db.execute(sql: """
-                        INSERT INTO utility_runs (audit_id, defence, accuracy, baseline_accuracy, accuracy_drop, rounds, clients, seed, seconds, details, recorded_at)
-                        SELECT ?, defence, accuracy, baseline_accuracy, accuracy_drop, rounds, clients, seed, seconds, details, recorded_at
-                        FROM shard.utility_runs u WHERE u.audit_id = ?
-                        AND NOT EXISTS (SELECT 1 FROM utility_runs x WHERE x.audit_id = ? AND x.defence = u.defence)
-                        """, arguments: [target, source, target])
-                    return .commit
+            let trials = try shard.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, \(list(tcols)) FROM trials WHERE audit_id = ? ORDER BY id", arguments: [source])
+            }
+            let utility = try shard.read { db in
+                try Row.fetchAll(db, sql: "SELECT \(list(ucols)) FROM utility_runs WHERE audit_id = ? ORDER BY id", arguments: [source])
+            }
+            return try out.write { db -> (Int, Int) in
+                try out.requireUnfinished(db, target)
+                var added = 0
+                for t in trials {
+                    let key: String = t["trial_key"]
+                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM trials WHERE audit_id = ? AND trial_key = ?", arguments: [target, key]) == true { continue }
+                    let values: [DatabaseValue] = [target.databaseValue] + tcols.map { t[$0] as DatabaseValue }
+                    try db.execute(sql: "INSERT INTO trials (audit_id, \(list(tcols))) VALUES (\(marks(values.count)))",
+                                   arguments: StatementArguments(values))
+                    let newID = db.lastInsertedRowID
+                    let sourceID: Int64 = t["id"]
+                    let recon = try shard.read { sdb in
+                        try Row.fetchAll(sdb, sql: "SELECT \(list(rcols)) FROM reconstructions WHERE trial_id = ? ORDER BY id", arguments: [sourceID])
+                    }
+                    for r in recon {
+                        let rv: [DatabaseValue] = [newID.databaseValue] + rcols.map { r[$0] as DatabaseValue }
+                        try db.execute(sql: "INSERT INTO reconstructions (trial_id, \(list(rcols))) VALUES (\(marks(rv.count)))",
+                                       arguments: StatementArguments(rv))
+                    }
+                    added += 1
                 }
-                return (added, total)
+                for u in utility {
+                    let defence: String = u["defence"]
+                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM utility_runs WHERE audit_id = ? AND defence = ?", arguments: [target, defence]) == true { continue }
+                    let uv: [DatabaseValue] = [target.databaseValue] + ucols.map { u[$0] as DatabaseValue }
+                    try db.execute(sql: "INSERT INTO utility_runs (audit_id, \(list(ucols))) VALUES (\(marks(uv.count)))",
+                                   arguments: StatementArguments(uv))
+                }
+                return (added, trials.count)
             }
         } catch let e as AuditError { throw e } catch {
             throw AuditError.store("merging \(path): \(AuditStore.describe(error))")

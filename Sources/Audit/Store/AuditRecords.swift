@@ -76,12 +76,14 @@ public struct AuditRecord: AuditTableRecord, Sendable, Equatable {
     public let statusNote: String?
     public let pid: Int?
     public let host: String?
+    /// The process running it: `ProcessIdentity.token` (PID, start time, boot); nil in logs before v4.
+    public let process: String?
 
     enum CodingKeys: String, CodingKey {
         case id, site, model, modelVersion = "model_version", modelSHA256 = "model_sha256", configJSON = "config_json"
         case configSHA256 = "config_sha256", toolVersion = "tool_version", storedSeed = "seed", commandLine = "command_line"
         case definitionPath = "definition_path", shard, trialsPlanned = "trials_planned", gridSize = "grid_size"
-        case startedAt = "started_at", finishedAt = "finished_at", status, statusNote = "status_note", pid, host
+        case startedAt = "started_at", finishedAt = "finished_at", status, statusNote = "status_note", pid, host, process
     }
 
     /// The resolved configuration the audit ran with.

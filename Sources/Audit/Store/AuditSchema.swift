@@ -8,6 +8,7 @@ enum AuditSchema {
         m.registerMigration("v1-audit-log") { db in try createTables(db) }
         m.registerMigration("v2-finished-audits-are-immutable") { db in try createImmutabilityTriggers(db) }
         m.registerMigration("v3-stored-assessments") { db in try createAssessments(db) }
+        m.registerMigration("v4-audit-digests") { db in try createDigests(db) }
         return m
     }
 
@@ -159,6 +160,53 @@ enum AuditSchema {
             CREATE TRIGGER reconstructions_finished_no_insert BEFORE INSERT ON reconstructions WHEN \(viaTrial("NEW.trial_id")) BEGIN \(refuse) END;
             CREATE TRIGGER reconstructions_finished_no_update BEFORE UPDATE ON reconstructions WHEN \(viaTrial("OLD.trial_id")) BEGIN \(refuse) END;
             CREATE TRIGGER reconstructions_finished_no_delete BEFORE DELETE ON reconstructions WHEN \(viaTrial("OLD.trial_id")) BEGIN \(refuse) END;
+            """
+        try db.execute(sql: sql)
+    }
+
+    /// Tamper-evidence (`AuditDigest`): the digest of each finished audit, written once when it finishes and
+    /// never changed. Also closes what the v2 triggers left open: `INSERT OR REPLACE` deletes a conflicting row
+    /// without firing DELETE triggers, so every table now refuses an insert whose id is a row of a finished
+    /// audit, and `audits` refuses an insert that is finished already. And a run's lock names its process by
+    /// PID, start time and boot (`process`), so a PID reused by another program is not taken for the owner.
+    static func createDigests(_ db: Database) throws {
+        let refuse = "SELECT RAISE(ABORT, 'audit is finished: a finished audit cannot be changed');"
+        var sql = """
+            ALTER TABLE audits ADD COLUMN process TEXT;
+            CREATE TABLE audit_digests (
+                audit_id INTEGER PRIMARY KEY REFERENCES audits(id),
+                digest_version INTEGER NOT NULL,
+                digest TEXT NOT NULL,
+                row_hashes BLOB NOT NULL,
+                shard_digests TEXT,
+                signature TEXT,
+                signing_key TEXT,
+                computed_at DATETIME NOT NULL
+            );
+            CREATE TRIGGER audit_digests_no_update BEFORE UPDATE ON audit_digests BEGIN SELECT RAISE(ABORT, 'an audit digest cannot be changed'); END;
+            CREATE TRIGGER audit_digests_no_delete BEFORE DELETE ON audit_digests BEGIN SELECT RAISE(ABORT, 'an audit digest cannot be changed'); END;
+            CREATE TRIGGER audit_digests_insert BEFORE INSERT ON audit_digests
+                WHEN (SELECT status FROM audits WHERE id = NEW.audit_id) IS NOT 'finished'
+                  OR EXISTS (SELECT 1 FROM audit_digests WHERE audit_id = NEW.audit_id)
+                BEGIN SELECT RAISE(ABORT, 'a digest is written once, when its audit finishes'); END;
+            CREATE TRIGGER audits_finished_no_insert BEFORE INSERT ON audits
+                WHEN NEW.status = 'finished' OR EXISTS (SELECT 1 FROM audits WHERE id = NEW.id AND status = 'finished')
+                BEGIN \(refuse) END;
+
+            """
+        for table in ["trials", "utility_runs", "recommendations"] {
+            sql += """
+                CREATE TRIGGER \(table)_finished_no_replace BEFORE INSERT ON \(table)
+                    WHEN EXISTS (SELECT 1 FROM \(table) x JOIN audits a ON a.id = x.audit_id WHERE x.id = NEW.id AND a.status = 'finished')
+                    BEGIN \(refuse) END;
+
+                """
+        }
+        sql += """
+            CREATE TRIGGER reconstructions_finished_no_replace BEFORE INSERT ON reconstructions
+                WHEN EXISTS (SELECT 1 FROM reconstructions r JOIN trials t ON t.id = r.trial_id JOIN audits a ON a.id = t.audit_id
+                             WHERE r.id = NEW.id AND a.status = 'finished')
+                BEGIN \(refuse) END;
             """
         try db.execute(sql: sql)
     }

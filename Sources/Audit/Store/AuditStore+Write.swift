@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SafeIO
 
 /// What the log records about an audit when it starts.
 public struct NewAudit: Sendable {
@@ -42,11 +43,11 @@ extension AuditStore {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO audits (site, model, model_version, model_sha256, config_json, config_sha256, tool_version, seed,
-                    command_line, definition_path, shard, trials_planned, grid_size, started_at, status, pid, host)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)
+                    command_line, definition_path, shard, trials_planned, grid_size, started_at, status, pid, host, process)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)
                 """, arguments: [a.site, a.model, a.modelVersion, a.modelSHA256, a.configJSON, a.configSHA256, a.toolVersion,
                                  String(a.seed), a.commandLine, a.definitionPath, a.shard, a.trialsPlanned, a.gridSize, startedAt,
-                                 Int(getpid()), ProcessInfo.processInfo.hostName])
+                                 Int(getpid()), ProcessInfo.processInfo.hostName, ProcessIdentity.current.token])
             return db.lastInsertedRowID
         }
     }
@@ -99,24 +100,25 @@ extension AuditStore {
     public func claim(audit: Int64, commandLine: String) throws {
         try write { db in
             try requireUnfinished(db, audit)
-            try db.execute(sql: "UPDATE audits SET status = 'running', status_note = NULL, pid = ?, host = ?, command_line = command_line || char(10) || ? WHERE id = ?",
-                           arguments: [Int(getpid()), ProcessInfo.processInfo.hostName, commandLine, audit])
+            try db.execute(sql: "UPDATE audits SET status = 'running', status_note = NULL, pid = ?, host = ?, process = ?, command_line = command_line || char(10) || ? WHERE id = ?",
+                           arguments: [Int(getpid()), ProcessInfo.processInfo.hostName, ProcessIdentity.current.token, commandLine, audit])
         }
     }
 
     /// Assesses a whole audit whose trials are all recorded, stores that assessment and its verdict lines, and
     /// marks the audit finished (one transaction); returns the stored assessment.
-    public func finishAssessed(audit: Int64, toolVersion: String) throws -> RiskReport {
+    public func finishAssessed(audit: Int64, toolVersion: String, shards: [ShardDigest]? = nil) throws -> RiskReport {
         var report = try assessNow(audit: audit)
-        try finish(audit: audit, recommendations: report.records, assessment: report, toolVersion: toolVersion)
+        try finish(audit: audit, recommendations: report.records, assessment: report, toolVersion: toolVersion, shards: shards)
         report.provenance = .stored
         return report
     }
 
-    /// Writes the verdict (and, for a whole audit, its assessment as data) and marks the audit finished, in
-    /// one transaction. From then on it is immutable.
+    /// Writes the verdict (and, for a whole audit, its assessment as data), marks the audit finished and
+    /// writes its digest (`AuditDigest`, signed when the store has a signing key; `shards`: the digests of
+    /// the shard audits a merged audit was made from), in one transaction. From then on it is immutable.
     public func finish(audit: Int64, recommendations: [RecommendationRecord], assessment: RiskReport? = nil,
-                       toolVersion: String = "", at date: Date = Date()) throws {
+                       toolVersion: String = "", shards: [ShardDigest]? = nil, at date: Date = Date()) throws {
         var stored = assessment
         stored?.provenance = nil
         let json = try stored.map { try AuditJSON.encode($0) }
@@ -133,6 +135,21 @@ extension AuditStore {
                 try row.insert(db)
             }
             try db.execute(sql: "UPDATE audits SET status = 'finished', finished_at = ?, status_note = NULL WHERE id = ?", arguments: [date, audit])
+            try writeDigest(db, audit: audit, shards: shards, at: date)
         }
+    }
+}
+
+extension AuditStore {
+    /// Computes and stores the digest of a just-finished audit (inside the finishing transaction).
+    func writeDigest(_ db: Database, audit: Int64, shards: [ShardDigest]?, at date: Date) throws {
+        let version = AuditDigest.currentVersion
+        let rows = try AuditDigest.rowHashes(db, audit: audit, version: version)
+        let digest = try AuditDigest.digest(rows, shards: shards, version: version)
+        let signature = try signingKey.map { try $0.sign(digest: digest, version: version) }
+        var record = AuditDigestRecord(auditID: audit, version: version, digest: digest, rowHashes: AuditDigest.pack(rows),
+                                       shards: shards, signature: signature, signingKey: signingKey?.publicKeyText,
+                                       computedAt: date)
+        try record.insert(db)
     }
 }

@@ -15,13 +15,16 @@ public final class AuditStore: @unchecked Sendable {
     let pool: any DatabaseWriter
     /// True when opened by `AuditStore(readingAt:)`: nothing is written, not even a migration.
     public let readOnly: Bool
+    /// Signs the digest of every audit this store finishes (nil: digests are unsigned).
+    public let signingKey: AuditSigningKey?
     /// How long a write waits for another process's transaction.
     public static let busyTimeout: TimeInterval = 60
 
     /// Opens (and, when `create`, creates) the log at `path` for writing and brings its schema up to date.
     /// Only the commands that write (audit, merge, migrate) open a log this way.
-    public init(path: String, create: Bool = true) throws {
+    public init(path: String, create: Bool = true, signingKey: AuditSigningKey? = nil) throws {
         self.path = path
+        self.signingKey = signingKey
         readOnly = false
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) {
@@ -33,10 +36,20 @@ public final class AuditStore: @unchecked Sendable {
                 }
             }
             // SQLite gives the -wal and -shm files the permissions of the database file.
-            let fd = open(path, O_WRONLY | O_CREAT, 0o600)
-            guard fd >= 0 else { throw AuditError.input("cannot create the audit log \(path): \(String(cString: strerror(errno)))") }
-            fchmod(fd, 0o600)
-            close(fd)
+            // O_EXCL | O_NOFOLLOW: a link planted at the log's path is refused, never followed.
+            // (Another process creating the same new log at this moment wins the race: then the file is its.)
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                fchmod(fd, 0o600)
+                close(fd)
+            } else {
+                var st = stat()
+                let raced = errno == EEXIST && lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+                if !raced {
+                    let why = lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK ? "it is a dangling symbolic link" : String(cString: strerror(errno))
+                    throw AuditError.input("cannot create the audit log \(path): \(why)")
+                }
+            }
         }
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)
@@ -49,35 +62,56 @@ public final class AuditStore: @unchecked Sendable {
     /// Opens an existing log read-only, as it is: no migration runs, nothing is written (the file's bytes and
     /// its modification time stay as they were). A log of any older medpfl schema reads; one with migrations
     /// this medpfl does not know (written by a newer medpfl) is refused.
-    public init(readingAt path: String) throws {
+    public init(readingAt path: String, immutable: Bool = false) throws {
         self.path = path
+        signingKey = nil
         readOnly = true
         guard FileManager.default.fileExists(atPath: path) else { throw AuditError.input("no audit log at \(path)") }
+        var queue: DatabaseQueue
+        var facts: (isLog: Bool, applied: [String])
+        do {
+            (queue, facts) = try Self.openReader(path, immutable: immutable)
+        } catch let e as DatabaseError where !immutable && [.SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM].contains(e.resultCode) {
+            // An archived log in a folder this user cannot write: SQLite cannot create the WAL's shared-memory
+            // file beside it. Nobody can be writing it then either, so it is read as an immutable file.
+            do { (queue, facts) = try Self.openReader(path, immutable: true) } catch { throw Self.readerError(path, error) }
+        } catch {
+            throw Self.readerError(path, error)
+        }
+        pool = queue
+        guard facts.isLog else { throw AuditError.input("\(path) is not a medpfl audit log (it has no audits table)") }
+        let known = Set(AuditSchema.migrator.migrations)
+        if let newer = facts.applied.first(where: { !known.contains($0) }) {
+            throw AuditError.input("\(path) was written by a newer medpfl (schema migration '\(newer)'); use that version to read it")
+        }
+    }
+
+    /// A read-only connection (`immutable`: SQLite's `immutable=1`, for a file nobody can be writing), and
+    /// whether the file is an audit log and which migrations it has.
+    private static func openReader(_ path: String, immutable: Bool) throws -> (DatabaseQueue, (Bool, [String])) {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(Self.busyTimeout)
         config.label = "medpfl-audit-log-reader"
-        do {
-            pool = try DatabaseQueue(path: path, configuration: config)
-        } catch {
-            throw AuditError.input("cannot open the audit log \(path): \(Self.describe(error))")
+        var target = path
+        if immutable {
+            // A URI filename (the system SQLite is built with SQLITE_USE_URI); '?', '#' and '%' must be escaped.
+            var allowed = CharacterSet.urlPathAllowed
+            allowed.remove(charactersIn: "?#%")
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            target = "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?immutable=1"
         }
-        let (isLog, applied): (Bool, [String])
-        do {
-            (isLog, applied) = try pool.read { db in
-                (try db.tableExists("audits"), try db.tableExists("grdb_migrations")
-                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : [])
-            }
-        } catch let e as DatabaseError where e.resultCode == .SQLITE_NOTADB {
-            throw AuditError.input("\(path) is not an SQLite database")
-        } catch {
-            throw AuditError.input("cannot read the audit log \(path): \(Self.describe(error))")
+        let queue = try DatabaseQueue(path: target, configuration: config)
+        let facts = try queue.read { db in
+            (try db.tableExists("audits"), try db.tableExists("grdb_migrations")
+                ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : [])
         }
-        guard isLog else { throw AuditError.input("\(path) is not a medpfl audit log (it has no audits table)") }
-        let known = Set(AuditSchema.migrator.migrations)
-        if let newer = applied.first(where: { !known.contains($0) }) {
-            throw AuditError.input("\(path) was written by a newer medpfl (schema migration '\(newer)'); use that version to read it")
-        }
+        return (queue, facts)
+    }
+
+    private static func readerError(_ path: String, _ error: Error) -> AuditError {
+        if let e = error as? DatabaseError, e.resultCode == .SQLITE_NOTADB { return AuditError.input("\(path) is not an SQLite database") }
+        return AuditError.input("cannot read the audit log \(path): \(describe(error))")
     }
 
     /// The migrations this medpfl knows that the log lacks (`medpfl migrate` applies them).
@@ -150,7 +184,10 @@ public final class AuditStore: @unchecked Sendable {
 
     /// Runs `body` in one write transaction, turning SQLite refusals into `AuditError.store`.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try pool.write(body) } catch let e as AuditError { throw e } catch {
+        do { return try pool.write(body) } catch let e as AuditError { throw e } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL {
+            // The transaction was rolled back: nothing of it is in the log. Bad input to the user (exit 2).
+            throw AuditError.input("audit log \(path): the disk is full; the last write was rolled back (every earlier trial is kept)")
+        } catch {
             throw AuditError.store("audit log \(path): \(Self.describe(error))")
         }
     }

@@ -1,0 +1,65 @@
+import Foundation
+import FuzzSupport
+import Tensor
+import XCTest
+@testable import NN
+
+/// Seeded mutation fuzzing of the safetensors reader and the model-file parser: each mutated file is read
+/// or refused with the reader's error, never a crash, an overflow trap or an allocation beyond the file.
+final class FuzzTests: XCTestCase {
+    func testMutatedSafetensorsReadOrThrow() throws {
+        let m0 = try ModelZoo.make("lenet", classes: 6, size: 32)
+        let state = m0.initialState(seed: 3)
+        let path = NSTemporaryDirectory() + "/fuzz-\(UUID().uuidString).safetensors"
+        defer { unlink(path) }
+        try Safetensors.write(Array(zip(m0.parameterNames, state.parameters)), metadata: ["model": "lenet"], to: path)
+        let valid = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let headerLength = Int(valid[0]) | Int(valid[1]) << 8
+        var m = Mutator(seed: 21)
+        var read = 0, refused = 0
+        for i in 0..<3000 {
+            var input: [UInt8]
+            if i % 2 == 0 {
+                // Mutate the JSON header as text (shapes, offsets, dtypes) and fix up the length prefix.
+                let header = String(decoding: valid[8..<(8 + headerLength)], as: UTF8.self)
+                var h = Array(m.text(header.replacingOccurrences(of: ",", with: ",\n")).utf8)
+                if m.below(4) == 0 { h = m.bytes(h) }
+                input = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(h.count) >> (8 * UInt64($0))) } + h + valid[(8 + headerLength)...]
+            } else {
+                input = m.bytes(valid)
+            }
+            do {
+                let r = try Safetensors.parse(Data(input), name: "mutation \(i)")
+                for (_, t) in r.tensors { XCTAssertEqual(t.floats.count, t.shape.reduce(1, *)) }
+                read += 1
+            } catch is SafetensorsError {
+                refused += 1
+            } catch {
+                XCTFail("mutation \(i): not a SafetensorsError: \(error)")
+            }
+        }
+        XCTAssertGreaterThan(refused, 1000)
+        XCTAssertGreaterThan(read, 10)
+    }
+
+    func testMutatedModelFilesParseOrThrow() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../audits/models/site-cnn.yaml")
+        let valid = try String(contentsOf: root, encoding: .utf8)
+        var m = Mutator(seed: 5)
+        var built = 0, refused = 0
+        for i in 0..<3000 {
+            let text = m.text(valid)
+            do {
+                let model = try ModelFile.parse(text, source: "mutation \(i)")
+                XCTAssertGreaterThan(model.parameterCount, 0)
+                built += 1
+            } catch is ModelError {
+                refused += 1
+            } catch {
+                XCTFail("mutation \(i): not a ModelError: \(error)")
+            }
+        }
+        XCTAssertGreaterThan(refused, 500)
+        XCTAssertGreaterThan(built, 100)
+    }
+}
