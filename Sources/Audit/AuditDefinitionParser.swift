@@ -272,11 +272,11 @@ public enum AuditDefinitionParser {
         /// Checks that need several sections: enough images for the samples (and for secure aggregation).
         func crossChecks(_ d: AuditDefinition, defences: YAMLNode, data: YAMLNode) throws {
             let available = d.data.images?.count ?? (try? DataPool.countImages(folder: resolve(d.data.folder!))) ?? 0
-            let needed = d.data.samples * d.fl.batchSize
-            if needed > available {
+            let (needed, overflow) = d.data.samples.multipliedReportingOverflow(by: d.fl.batchSize)
+            if overflow || needed > available {
                 throw data.fail("\(d.data.samples) samples of batch size \(d.fl.batchSize) need \(needed) images, but only \(available) are available")
             }
-            if let k = d.defences.compactMap(\.secureAggregationClients).max(), k * d.fl.batchSize > available {
+            if let k = d.defences.compactMap(\.secureAggregationClients).max(), k.multipliedReportingOverflow(by: d.fl.batchSize).overflow || k * d.fl.batchSize > available {
                 throw defences.fail("secure aggregation over \(k) clients of batch size \(d.fl.batchSize) needs \(k * d.fl.batchSize) images, only \(available) are available")
             }
         }

@@ -109,11 +109,14 @@ struct YAMLNode {
         return s.string
     }
 
-    func int(min lower: Int? = nil) throws -> Int {
+    /// A whole number in `lower...upper`. No count, size or setting of an audit is sensibly beyond a
+    /// billion, and the bound keeps every product of two of them far from overflowing (found by FuzzTests).
+    func int(min lower: Int? = nil, max upper: Int = 1_000_000_000) throws -> Int {
         guard case let .scalar(s) = node, let v = Int(s.string.replacingOccurrences(of: "_", with: "")) else {
             throw fail("expected a whole number, got \(shown)")
         }
         if let lo = lower, v < lo { throw fail("must be at least \(lo), got \(v)") }
+        if v > upper { throw fail("must be at most \(upper), got \(v)") }
         return v
     }
 

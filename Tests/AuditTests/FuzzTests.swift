@@ -14,7 +14,7 @@ final class FuzzTests: XCTestCase {
         XCTAssertNoThrow(try AuditDefinitionParser.load(try fx.write("valid.yaml", valid)))
         var m = Mutator(seed: 99)
         var accepted = 0, refused = 0, planned = 0
-        for i in 0..<2000 {
+        for i in 0..<Mutator.iterations(2000) {
             let path = try fx.write("m.yaml", m.text(valid))
             do {
                 let parsed = try AuditDefinitionParser.load(path)
@@ -41,7 +41,7 @@ final class FuzzTests: XCTestCase {
         let fx = try AuditFixture()
         let pem = Array(AuditSigningKey.generate().pem.utf8)
         var m = Mutator(seed: 3)
-        for i in 0..<1000 {
+        for i in 0..<Mutator.iterations(1000) {
             let p = fx.path("k.pem")
             try Data(m.bytes(pem)).write(to: URL(fileURLWithPath: p))
             do { _ = try AuditSigningKey(file: p) } catch let e as AuditError {

@@ -223,6 +223,14 @@ extension CLITests {
         let key = tmp.appendingPathComponent("site.pem").path
         XCTAssertEqual(try run(["keygen", key]).code, 0)
         XCTAssertEqual(try run(["audit", try tinyAudit(), "--db", db, "--no-report", "--quiet", "--sign-key", key]).code, 0)
+        let rep = tmp.appendingPathComponent("rep").path
+        XCTAssertEqual(try run(["report", "1", "--db", db, "--out", rep]).code, 0)
+        let digest = try XCTUnwrap(try run(["show", "1", "--db", db]).out.split(separator: "\n").first { $0.hasPrefix("Digest:") })
+        let hex = try XCTUnwrap(digest.split(separator: " ").first { $0.hasPrefix("sha256:") }).dropFirst(7)
+        XCTAssertEqual(hex.count, 64)
+        let md = try String(contentsOfFile: rep + "/report.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("SHA-256 digest \(hex)"), "the filing paragraph carries the digest")
+        XCTAssertEqual(try run(["verify", "1", "--db", db, "--expect", "sha256:" + hex.prefix(16)]).code, 0)
         let ok = try run(["verify", "--db", db, "--verify-key", key + ".pub"])
         XCTAssertEqual(ok.code, 0, ok.err)
         XCTAssertTrue(ok.out.contains("audit 1: intact") && ok.out.contains("signature valid"), ok.out)
@@ -278,8 +286,39 @@ extension CLITests {
         try assertRefused(["report", "1", "--db", db, "--out", mnt + "/report", "--thumbnail", "1024"], "no space left on the device")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mnt), [], "no partial report, no staging folder")
     }
-}
 
+    /// SIGTERM or SIGINT while a report is rendered: the staging folder (which holds patient PNGs) is removed.
+    func testASignalDuringAReportLeavesNoStagingFolder() throws {
+        let db = tmp.appendingPathComponent("a.sqlite").path
+        XCTAssertEqual(try run(["audit", try tinyAudit(), "--db", db, "--no-report", "--quiet"]).code, 0)
+        var caught = 0
+        for attempt in 0..<20 where caught < 2 {
+            let out = tmp.appendingPathComponent("r\(attempt)").path
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = ["report", "1", "--db", db, "--out", out, "--thumbnail", "1024"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            var signalled = false
+            while p.isRunning {
+                if (try? FileManager.default.contentsOfDirectory(atPath: out))?.contains(where: { $0.hasPrefix(".medpfl-report-") }) == true {
+                    kill(p.processIdentifier, attempt % 2 == 0 ? SIGTERM : SIGINT)
+                    signalled = true
+                    break
+                }
+                usleep(500)
+            }
+            p.waitUntilExit()
+            guard signalled, p.terminationStatus == 143 || p.terminationStatus == 130 else { continue }
+            caught += 1
+            let left = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".medpfl-") }
+            XCTAssertEqual(left, [], "a temporary folder survived the signal")
+        }
+        XCTAssertGreaterThan(caught, 0, "no attempt caught the report while it was being rendered")
+    }
+}
 
 /// Direct SQLite access for forging logs in tests (what an attacker with write access to the file can do).
 final class SQLiteHandle {

@@ -10,7 +10,7 @@ final class FuzzTests: XCTestCase {
                      "dp:clip=1,sigma=0.5,delta=1e-5", "clip:norm=2+gaussian:sigma=0.1+prune:p=90", "quantize:bits=4", "soteria:p=40"]
         var m = Mutator(seed: 7)
         var parsed = 0, refused = 0
-        for i in 0..<5000 {
+        for i in 0..<Mutator.iterations(5000) {
             var text = m.text(seeds[i % seeds.count])
             if m.below(3) == 0 { text = String(decoding: m.bytes(Array(text.utf8)), as: UTF8.self) }
             do {

@@ -5,6 +5,11 @@ import Foundation
 public struct Mutator {
     private var state: UInt64
 
+    /// `n` times MEDPFL_FUZZ_SCALE (default 1): the suite runs the committed counts; a long run sets the scale.
+    public static func iterations(_ n: Int) -> Int {
+        n * max(1, Int(ProcessInfo.processInfo.environment["MEDPFL_FUZZ_SCALE"] ?? "") ?? 1)
+    }
+
     public init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
 
     /// SplitMix64.

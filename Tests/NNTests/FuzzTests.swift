@@ -17,7 +17,7 @@ final class FuzzTests: XCTestCase {
         let headerLength = Int(valid[0]) | Int(valid[1]) << 8
         var m = Mutator(seed: 21)
         var read = 0, refused = 0
-        for i in 0..<3000 {
+        for i in 0..<Mutator.iterations(3000) {
             var input: [UInt8]
             if i % 2 == 0 {
                 // Mutate the JSON header as text (shapes, offsets, dtypes) and fix up the length prefix.
@@ -47,7 +47,7 @@ final class FuzzTests: XCTestCase {
         let valid = try String(contentsOf: root, encoding: .utf8)
         var m = Mutator(seed: 5)
         var built = 0, refused = 0
-        for i in 0..<3000 {
+        for i in 0..<Mutator.iterations(3000) {
             let text = m.text(valid)
             do {
                 let model = try ModelFile.parse(text, source: "mutation \(i)")
