@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // SHA-256 and Ed25519 (CryptoKit's API on Linux): digests and signatures of the audit log.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // The zip container of PyTorch checkpoints (torch.save).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // System C libraries (module.modulemap + shim.h each).
@@ -44,8 +46,9 @@ let package = Package(
 
         // 1. Tensors, kernels and reverse-mode autodiff with gradients of gradients.
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
-        // 2. Layers, model zoo, model files, safetensors.
-        .target(name: "NN", dependencies: ["Tensor", "SafeIO", .product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
+        // 2. Layers, model zoo, model files, safetensors, PyTorch checkpoints.
+        .target(name: "NN", dependencies: ["Tensor", "SafeIO", .product(name: "Yams", package: "Yams"),
+                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")], swiftSettings: fastMath),
         // 2. PNG images, resizing, ImageFolder data sets.
         .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec"], swiftSettings: fastMath),
         // 3. Federated simulation, client updates and defences; DP accountant.

@@ -44,8 +44,12 @@ public struct ModelSection: Codable, Sendable, Equatable {
     public var classes: Int
     /// Square input side in pixels.
     public var inputSize: Int
-    /// Weights (safetensors, PyTorch state-dict keys); nil = seeded initialisation from `initSeed`.
+    /// Weights (safetensors, or a PyTorch checkpoint `.pt`/`.pth`/`.pth.tar`; PyTorch state-dict keys);
+    /// nil = seeded initialisation from `initSeed`.
     public var weights: String?
+    /// The key of the state dict inside a training checkpoint (default: found as `state_dict`,
+    /// `model_state_dict` or `model`).
+    public var weightsKey: String? = nil
     /// The site's own label for this model version (e.g. "2024-06 release").
     public var version: String
     public var bn: BNMode

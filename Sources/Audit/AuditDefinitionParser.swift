@@ -104,7 +104,7 @@ public enum AuditDefinitionParser {
         }
 
         mutating func modelSection(_ n: YAMLNode, seed: UInt64) throws -> ModelSection {
-            let m = try n.mapping(allowed: ["name", "file", "classes", "input_size", "weights", "version", "bn", "init_seed"])
+            let m = try n.mapping(allowed: ["name", "file", "classes", "input_size", "weights", "weights_key", "version", "bn", "init_seed"])
             for (_, v) in m.entries { _ = note(v) }
             let zoo = try m.optional("name").map { try $0.choice(ModelZoo.names) }
             let file = try m.optional("file").map { try existing($0) }
@@ -124,13 +124,16 @@ public enum AuditDefinitionParser {
                 classes = built.classes
                 size = built.inputShape[1]
             }
-            return ModelSection(zoo: zoo, file: file,
+            var section = ModelSection(zoo: zoo, file: file,
                                 classes: classes,
                                 inputSize: size,
                                 weights: try m.optional("weights").map { try existing($0) },
                                 version: try m.optional("version")?.string() ?? "unversioned",
                                 bn: BNMode(rawValue: try m.optional("bn")?.choice(BNMode.allCases.map(\.rawValue)) ?? "train")!,
                                 initSeed: try m.optional("init_seed")?.uint64() ?? seed)
+            section.weightsKey = try m.optional("weights_key")?.string()
+            if section.weightsKey != nil && section.weights == nil { throw try m.required("weights_key").fail("weights_key names the state dict inside the weights file: give weights: too") }
+            return section
         }
 
         mutating func dataSection(_ n: YAMLNode, seed: UInt64) throws -> DataSection {

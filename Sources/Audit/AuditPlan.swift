@@ -90,7 +90,7 @@ public struct AuditPlan: @unchecked Sendable {
         let state: ModelState
         let modelSHA: String
         if let w = d.model.weights {
-            do { state = try model.loadState(d.resolve(w), allowMissingBuffers: true) } catch { throw parsed.error("model.weights", "\(error)") }
+            do { state = try model.loadState(d.resolve(w), allowMissingBuffers: true, key: d.model.weightsKey) } catch { throw parsed.error("model.weights", "\(error)") }
             modelSHA = try SHA256Digest.hex(ofFile: d.resolve(w))
         } else {
             state = model.initialState(seed: d.model.initSeed)

@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 import Tensor
 
 /// The built-in architectures. Parameter names and layouts equal PyTorch `state_dict()` keys of the
@@ -130,9 +131,23 @@ extension Model {
     /// Loads a state dict. Every missing, unexpected or mis-shaped key is reported by name in one error.
     /// Buffers missing from the file (e.g. `num_batches_tracked`) keep their initial values only if
     /// `allowMissingBuffers`.
-    public func loadState(_ path: String, allowMissingBuffers: Bool = false) throws -> ModelState {
-        let file = try Safetensors.read(path)
-        return try state(from: file.tensors, source: path, allowMissingBuffers: allowMissingBuffers)
+    /// Reads safetensors, or a PyTorch checkpoint (`.pt`, `.pth`, `.pth.tar`, `.bin`: torch.save's zip or legacy
+    /// format, through a restricted unpickler; `key` names the state dict inside a training checkpoint).
+    public func loadState(_ path: String, allowMissingBuffers: Bool = false, key: String? = nil) throws -> ModelState {
+        let tensors: [String: StoredTensor]
+        if try Self.isTorchCheckpoint(path) {
+            tensors = try TorchCheckpoint.stateDict(path, key: key)
+        } else {
+            tensors = try Safetensors.read(path).tensors
+        }
+        return try state(from: tensors, source: path, allowMissingBuffers: allowMissingBuffers)
+    }
+
+    /// A torch.save file (by its first bytes: a zip archive or a pickle stream), not safetensors.
+    static func isTorchCheckpoint(_ path: String) throws -> Bool {
+        // A missing or irregular file is left to the reader, which names the problem.
+        guard let head = try? BoundedFile.head(path, count: 4, what: "weights file") else { return false }
+        return TorchCheckpoint.looksLikeCheckpoint(head)
     }
 
     public func state(from stored: [String: StoredTensor], source: String, allowMissingBuffers: Bool = false) throws -> ModelState {

@@ -53,6 +53,16 @@ public enum BoundedFile {
         }
     }
 
+    /// The first `count` bytes of a regular file (fewer when it is shorter); refuses anything else.
+    public static func head(_ path: String, count: Int, what: String = "file") throws -> Data {
+        let fd = try openRegular(path, what: what)
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: count)
+        let n = Foundation.read(fd, &buf, count)
+        guard n >= 0 else { throw FileError.errno(path, "cannot read the \(what)") }
+        return Data(buf.prefix(n))
+    }
+
     /// The size of a regular file (refusing anything else).
     public static func size(_ path: String, what: String = "file") throws -> Int64 {
         let fd = try openRegular(path, what: what)

@@ -10,7 +10,8 @@ extension BNMode: ExpressibleByArgument {}
 struct ModelOptions: ParsableArguments {
     @Option(help: "Zoo model: \(ModelZoo.names.joined(separator: ", ")).") var model: String?
     @Option(help: "A site's own nn.Sequential model file (YAML); see audits/models/site-cnn.yaml.") var modelFile: String?
-    @Option(help: "Weights (safetensors, PyTorch state-dict keys). Default: seeded initialisation.") var weights: String?
+    @Option(help: "Weights: safetensors, or a PyTorch checkpoint as torch.save wrote it (.pt, .pth, .pth.tar; read without running any code). Default: seeded initialisation.") var weights: String?
+    @Option(help: "The state dict's key inside a training checkpoint (default: state_dict, model_state_dict or model).") var weightsKey: String?
     @Option(help: "Number of classes (zoo models).") var classes: Int = 6
     @Option(help: "Square input size in pixels (zoo models).") var size: Int = 32
     @Option(help: "Seed of the initialisation and of every random draw.") var seed: UInt64 = 1234
@@ -19,6 +20,7 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if model == nil && modelFile == nil { throw ValidationError("give --model NAME or --model-file FILE") }
         if model != nil && modelFile != nil { throw ValidationError("give either --model or --model-file, not both") }
+        if weightsKey != nil && weights == nil { throw ValidationError("--weights-key names the state dict inside --weights: give --weights too") }
         guard (2...ModelZoo.maximumClasses).contains(classes) else {
             throw ValidationError("--classes must be between 2 and \(ModelZoo.maximumClasses), got \(classes)")
         }
@@ -39,7 +41,7 @@ struct ModelOptions: ParsableArguments {
                 m = try ModelZoo.make(model!, classes: classes, size: size)
             }
             try m.requireFits(batch: batch, bn: bn)
-            if let w = weights { return (m, try m.loadState(w, allowMissingBuffers: true)) }
+            if let w = weights { return (m, try m.loadState(w, allowMissingBuffers: true, key: weightsKey)) }
             return (m, m.initialState(seed: seed))
         }
     }
