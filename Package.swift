@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Evaluation", "Imaging"], exclude: ["Fixtures"], swiftSettings: fastMath),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Evaluation", "Metrics", "FuzzSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Attacks"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["medpfl", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "CLITests", dependencies: ["medpfl", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

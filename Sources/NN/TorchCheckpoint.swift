@@ -13,11 +13,21 @@ import ZIPFoundation
 public enum TorchCheckpoint {
     /// The state dict of the checkpoint at `path`, as stored tensors (floats converted to Float32).
     public static func stateDict(_ path: String, key: String? = nil) throws -> [String: StoredTensor] {
-        let data: Data
-        do { data = try BoundedFile.read(path, limit: BoundedFile.Limit.tensors, what: "checkpoint") } catch let e as FileError {
+        let sd: [String: StoredTensor]
+        do {
+            let size = try BoundedFile.size(path, what: "checkpoint")
+            guard size <= Int64(BoundedFile.Limit.tensors) else { throw TorchCheckpointError(path, "it is \(byteCount(size)), more than this machine's memory") }
+            if try BoundedFile.head(path, count: 4, what: "checkpoint").starts(with: zipMagic) {
+                try ZipDirectory.check([UInt8](try BoundedFile.read(path, limit: BoundedFile.Limit.tensors, what: "checkpoint")), name: path)
+                sd = try readZip(URL(fileURLWithPath: path), name: path, key: key)
+            } else {
+                sd = try read(try BoundedFile.read(path, limit: BoundedFile.Limit.tensors, what: "checkpoint"), name: path, key: key)
+            }
+        } catch let e as FileError {
             throw TorchCheckpointError(path, e.problem)
+        } catch let f as Pickle.Failure {
+            throw TorchCheckpointError(path, f.message)
         }
-        let sd = try read(data, name: path, key: key)
         for (k, t) in sd where t.dtype != .I64 && t.dtype != .I32 {
             if let bad = t.floats.firstIndex(where: { !$0.isFinite }) {
                 throw TorchCheckpointError(path, "tensor '\(k)' holds \(t.floats[bad].isNaN ? "NaN" : "an infinite value") (at flat index \(bad)); weights must be finite numbers")
@@ -31,20 +41,23 @@ public enum TorchCheckpoint {
         head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x80, 0x02]) || head.starts(with: [0x80, 0x04]) || head.starts(with: [0x80, 0x05])
     }
 
-    /// The state dict of a checkpoint held in memory.
+    static let zipMagic: [UInt8] = [0x50, 0x4B, 0x03, 0x04]
+
+    /// The state dict of a legacy-format checkpoint held in memory (a zip archive is read from its file:
+    /// `readZip`).
     static func read(_ data: Data, name: String, key: String? = nil) throws -> [String: StoredTensor] {
-        do {
-            if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return try readZip(data, name: name, key: key) }
-            if data.starts(with: [0x80]) { return try readLegacy(data, name: name, key: key) }
-        } catch let f as Pickle.Failure {
-            throw TorchCheckpointError(name, f.message)
+        if data.starts(with: zipMagic) { throw TorchCheckpointError(name, "a zip archive: read it from its file") }
+        guard data.starts(with: [0x80]) else {
+            throw TorchCheckpointError(name, "not a PyTorch checkpoint (neither torch.save's zip format nor its legacy format)")
         }
-        throw TorchCheckpointError(name, "not a PyTorch checkpoint (neither torch.save's zip format nor its legacy format)")
+        do { return try readLegacy(data, name: name, key: key) } catch let f as Pickle.Failure { throw TorchCheckpointError(name, f.message) }
     }
 
-    static func readZip(_ data: Data, name: String, key: String?) throws -> [String: StoredTensor] {
+    /// torch.save's zip format. The archive is read from its file (ZIPFoundation's file-backed archive):
+    /// its in-memory archive traps on a damaged central directory that points past the end (found by FuzzTests).
+    static func readZip(_ url: URL, name: String, key: String?) throws -> [String: StoredTensor] {
         let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch {
+        do { archive = try Archive(url: url, accessMode: .read) } catch {
             throw TorchCheckpointError(name, "a damaged or truncated zip archive")
         }
         var entries: [String: Entry] = [:]
@@ -159,3 +172,72 @@ public struct TorchCheckpointError: Error, CustomStringConvertible {
     init(_ file: String, _ problem: String) { description = "checkpoint \(file): \(problem)" }
 }
 
+
+/// A bounds check of a zip archive's directory (end records, zip64 records, every central-directory entry
+/// and its local header) before ZIPFoundation reads it: ZIPFoundation 0.9.20 traps on an offset or size beyond
+/// the file (found by FuzzTests), so every offset and length is checked against the file here first.
+enum ZipDirectory {
+    static func check(_ b: [UInt8], name: String) throws {
+        func fail(_ why: String) -> TorchCheckpointError { TorchCheckpointError(name, "a damaged or truncated zip archive (\(why))") }
+        func raw(_ at: Int, _ n: Int) throws -> UInt64 {
+            guard at >= 0, at <= b.count - n else { throw fail("a record runs past the end") }
+            var v: UInt64 = 0
+            for k in 0..<n { v |= UInt64(b[at + k]) << (8 * UInt64(k)) }
+            return v
+        }
+        /// An offset, size or count: at most 0xFFFFFFFF (the zip64 marker), or within the file.
+        func uint(_ at: Int, _ n: Int) throws -> Int {
+            let v = try raw(at, n)
+            guard v <= 0xFFFF_FFFF || v <= UInt64(b.count) else { throw fail("an offset or size beyond the file") }
+            return Int(v)
+        }
+        func sig(_ at: Int, _ s: UInt32) -> Bool { (try? raw(at, 4)) == UInt64(s) }
+        guard b.count >= 22 else { throw fail("too short") }
+        let lowest = max(0, b.count - 22 - 65535)
+        guard let eocd = stride(from: b.count - 22, through: lowest, by: -1).first(where: { sig($0, 0x0605_4b50) }) else {
+            throw fail("no end-of-central-directory record")
+        }
+        var entries = try uint(eocd + 10, 2), cdSize = try uint(eocd + 12, 4), cdOffset = try uint(eocd + 16, 4)
+        var cdLimit = eocd
+        if eocd >= 20, sig(eocd - 20, 0x0706_4b50) {
+            let z = try uint(eocd - 20 + 8, 8)
+            guard z <= eocd - 20 - 56, sig(z, 0x0606_4b50) else { throw fail("a zip64 locator that points nowhere") }
+            entries = try uint(z + 32, 8); cdSize = try uint(z + 40, 8); cdOffset = try uint(z + 48, 8)
+            guard entries <= b.count, cdSize <= b.count, cdOffset <= b.count else { throw fail("zip64 sizes beyond the file") }
+            cdLimit = z
+        }
+        guard cdOffset <= cdLimit, cdSize <= cdLimit - cdOffset, entries <= cdSize / 46 else { throw fail("a central directory outside the file") }
+        var p = cdOffset
+        for _ in 0..<entries {
+            guard sig(p, 0x0201_4b50), p + 46 <= cdOffset + cdSize else { throw fail("a broken central-directory entry") }
+            var compressed = try uint(p + 20, 4), uncompressed = try uint(p + 24, 4), local = try uint(p + 42, 4)
+            let n = try uint(p + 28, 2), m = try uint(p + 30, 2), k = try uint(p + 32, 2)
+            let next = p + 46 + n + m + k
+            guard next <= cdOffset + cdSize else { throw fail("a central-directory entry runs past the directory") }
+            // Extra fields: each (tag, size) block must fit; the zip64 block holds the 64-bit sizes and offset.
+            var e = p + 46 + n
+            while e + 4 <= p + 46 + n + m {
+                let tag = try uint(e, 2), size = try uint(e + 2, 2)
+                guard e + 4 + size <= p + 46 + n + m else { throw fail("an extra field runs past its entry") }
+                if tag == 1 {
+                    var q = e + 4
+                    func wide(_ v: inout Int) throws {
+                        guard v == 0xFFFF_FFFF else { return }
+                        guard q + 8 <= e + 4 + size else { throw fail("a short zip64 extra field") }
+                        v = try uint(q, 8); q += 8
+                        guard v <= b.count * 1032 + 1 else { throw fail("a zip64 size or offset beyond the file") }
+                    }
+                    try wide(&uncompressed); try wide(&compressed); try wide(&local)
+                }
+                e += 4 + size
+            }
+            guard uncompressed <= b.count * 1032 + 1 else { throw fail("an entry larger than any deflate of the file") }
+            guard local <= cdOffset - 30, sig(local, 0x0403_4b50) else { throw fail("an entry whose local header is missing") }
+            let ln = try uint(local + 26, 2), lm = try uint(local + 28, 2)
+            guard local + 30 + ln + lm <= cdOffset, compressed <= cdOffset - (local + 30 + ln + lm) else {
+                throw fail("an entry's data runs past the archive's data")
+            }
+            p = next
+        }
+    }
+}

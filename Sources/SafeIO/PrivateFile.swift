@@ -11,6 +11,10 @@ import Foundation
 public enum PrivateFile {
     /// Writes `data` to `path` (mode 0600).
     public static func write(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
+        try Temporaries.exclusive { try unguardedWrite(data, to: path, mode: mode) }
+    }
+
+    private static func unguardedWrite(_ data: Data, to path: String, mode: mode_t) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         Temporaries.sweep(folder)
@@ -38,6 +42,10 @@ public enum PrivateFile {
     /// Creates `path` and any missing parents (mode 0700 for the folders it creates, whatever the umask).
     /// An existing folder is used as it is; a file, or a symbolic link, where a folder should be is refused.
     public static func makeDirectory(_ path: String) throws {
+        try Temporaries.exclusive { try unguardedMakeDirectory(path) }
+    }
+
+    private static func unguardedMakeDirectory(_ path: String) throws {
         var st = stat()
         if lstat(path, &st) == 0 {
             switch st.st_mode & S_IFMT {
@@ -53,7 +61,7 @@ public enum PrivateFile {
             }
         }
         let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty && parent != path { try makeDirectory(parent) }
+        if !parent.isEmpty && parent != path { try unguardedMakeDirectory(parent) }
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw FileError.errno(path, "cannot create the folder") }
         chmod(path, 0o700)
     }
@@ -105,10 +113,30 @@ public enum Temporaries {
     public static func register(_ path: String) { lock.lock(); live.insert(path); lock.unlock() }
     public static func unregister(_ path: String) { lock.lock(); live.remove(path); lock.unlock() }
 
-    /// Removes every temporary this process still holds (from a signal handler, before exiting).
+    /// Held for the whole of each private write (`exclusive`), and taken for good by a signal handler
+    /// (`removeAll`): a write in flight finishes first, and no later write can recreate a folder the handler
+    /// has removed (the process exits with the lock held).
+    private static let writeLock = NSLock()
+
+    /// Runs one file-system write of `PrivateFile` so that a signal handler's cleanup cannot interleave with it.
+    static func exclusive<T>(_ body: () throws -> T) rethrows -> T {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return try body()
+    }
+
+    /// Removes every temporary this process still holds, for a signal handler about to exit: it waits for a
+    /// write in flight, and keeps every other write from starting (call `_exit` next).
     public static func removeAll() {
+        writeLock.lock()
         lock.lock(); let paths = live; live = []; lock.unlock()
         for p in paths { try? FileManager.default.removeItem(atPath: p) }
+    }
+
+    /// Removes the temporaries this process holds and lets writes go on (tests).
+    static func removeAllAndContinue() {
+        removeAll()
+        writeLock.unlock()
     }
 
     /// Removes, in `folder`, the temporaries whose process is gone (killed before it could clean up).

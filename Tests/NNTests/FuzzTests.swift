@@ -62,4 +62,31 @@ final class FuzzTests: XCTestCase {
         XCTAssertGreaterThan(refused, 500)
         XCTAssertGreaterThan(built, 100)
     }
+
+    /// PyTorch checkpoints: the legacy format is a bare pickle stream (mutations reach the unpickler directly);
+    /// the zip format's members are CRC-checked, so its mutations test the container; both must only ever
+    /// read or throw `TorchCheckpointError`.
+    func testMutatedCheckpointsReadOrThrow() throws {
+        let graphs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/golden/graphs/densenet-mini")
+        let legacy = try [UInt8](Data(contentsOf: graphs.appendingPathComponent("legacy.pt")))
+        let zip = try [UInt8](Data(contentsOf: graphs.appendingPathComponent("state_dict.pt")))
+        var m = Mutator(seed: 31)
+        var read = 0, refused = 0
+        let path = NSTemporaryDirectory() + "/fuzz-\(UUID().uuidString).pt"
+        defer { unlink(path) }
+        for i in 0..<Mutator.iterations(3000) {
+            let input = m.bytes(i % 3 == 2 ? zip : legacy)
+            do {
+                try Data(input).write(to: URL(fileURLWithPath: path))
+                _ = try TorchCheckpoint.stateDict(path)
+                read += 1
+            } catch is TorchCheckpointError {
+                refused += 1
+            } catch {
+                XCTFail("mutation \(i): not a TorchCheckpointError: \(error)")
+            }
+        }
+        XCTAssertGreaterThan(refused, 1000)
+        XCTAssertGreaterThan(read, 10, "mutated tensor bytes still read")
+    }
 }

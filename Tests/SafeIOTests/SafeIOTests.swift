@@ -88,7 +88,7 @@ final class SafeIOTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: mine))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/.medpfl-other"))
         Temporaries.register(mine)
-        Temporaries.removeAll()
+        Temporaries.removeAllAndContinue()
         XCTAssertFalse(FileManager.default.fileExists(atPath: mine))
     }
 
