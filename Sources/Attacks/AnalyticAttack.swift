@@ -39,7 +39,9 @@ enum AnalyticAttack: AttackMethod {
             return notApplicable(p, "every bias gradient of the first layer is zero", started)
         }
         let x = (0..<features).map { gw[row * features + $0] / gb[row] }
-        let images = Tensor(shape: p.imageShape, data: x).clamp(min: 0, max: 1)
+        // The first layer sees the normalised input: back to pixel space.
+        let seen = Tensor(shape: p.imageShape, data: x)
+        let images = (p.model.inputNormalization.map { $0.invert(seen) } ?? seen).clamp(min: 0, max: 1)
         return AttackResult(kind: .analytic, applicable: true, note: "recovered from row \(row) of the first layer",
                             images: images, labels: Attack.inferLabels(p), iterations: 0, evaluations: 0,
                             finalLoss: 0, seconds: Date().timeIntervalSince(started))

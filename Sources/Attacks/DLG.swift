@@ -19,7 +19,7 @@ enum DLG: OptimisationAttack {
     static func runStart(_ p: AttackProblem, _ c: AttackConfig, _ start: AttackStart?, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
         -> (MatchingOptimisation.Outcome, [Int]) {
         let x0: Tensor
-        if let x = start?.images { x0 = x } else { x0 = initialImages(c.initialization, shape: p.imageShape, rng: &rng) }
+        if let x = start?.images { x0 = x } else { x0 = initialImages(c.initialization, shape: p.imageShape, rng: &rng, normalization: p.model.inputNormalization) }
         let l0: Tensor
         if let l = start?.logits { l0 = l } else { l0 = Tensor.randn([p.batchSize, p.model.classes], using: &rng) }
         let m = GradientMatching(model: p.model, state: p.state, bn: p.bn, target: p.update, distance: .squaredL2,

@@ -23,7 +23,7 @@ enum GradInv: OptimisationAttack {
     static func runStart(_ p: AttackProblem, _ c: AttackConfig, _ start: AttackStart?, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
         -> (MatchingOptimisation.Outcome, [Int]) {
         let labels = Attack.inferLabels(p)
-        let x0 = start?.images ?? initialImages(c.initialization, shape: p.imageShape, rng: &rng)
+        let x0 = start?.images ?? initialImages(c.initialization, shape: p.imageShape, rng: &rng, normalization: p.model.inputNormalization)
         let m = GradientMatching(model: p.model, state: p.state, bn: p.bn, target: p.update, distance: .cosine,
                                  tvWeight: Float(c.tvWeight), labels: .known(labels))
         return (try MatchingOptimisation(matching: m, config: c, progress: progress).adam(x0: x0), labels)

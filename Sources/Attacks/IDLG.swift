@@ -15,7 +15,7 @@ enum IDLG: OptimisationAttack {
     static func runStart(_ p: AttackProblem, _ c: AttackConfig, _ start: AttackStart?, _ rng: inout SeededGenerator, _ progress: AttackProgress?) throws
         -> (MatchingOptimisation.Outcome, [Int]) {
         let labels = Attack.inferLabels(p)
-        let x0 = start?.images ?? initialImages(c.initialization, shape: p.imageShape, rng: &rng)
+        let x0 = start?.images ?? initialImages(c.initialization, shape: p.imageShape, rng: &rng, normalization: p.model.inputNormalization)
         let m = GradientMatching(model: p.model, state: p.state, bn: p.bn, target: p.update, distance: .squaredL2,
                                  tvWeight: Float(c.tvWeight), labels: .known(labels))
         return (try MatchingOptimisation(matching: m, config: c, progress: progress).lbfgs(x0: x0, logits0: nil), labels)

@@ -86,11 +86,15 @@ struct MatchingOptimisation {
     }
 }
 
-/// Dummy images for an initialisation scheme.
-func initialImages(_ scheme: InitScheme, shape: [Int], rng: inout SeededGenerator) -> Tensor {
+/// Dummy images for an initialisation scheme, in pixel space. `randn` is a standard normal draw in the
+/// network's input space, as in the published attacks: with an input normalisation in the model it is
+/// mapped back to pixels (mean + std x N(0, 1)), so that the network sees the same start as theirs.
+func initialImages(_ scheme: InitScheme, shape: [Int], rng: inout SeededGenerator, normalization: InputNormalization? = nil) -> Tensor {
     let (b, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
     switch scheme {
-    case .randn: return Tensor.randn(shape, using: &rng)
+    case .randn:
+        let z = Tensor.randn(shape, using: &rng)
+        return normalization.map { $0.invert(z) } ?? z
     case .uniform: return Tensor.uniform(shape, using: &rng)
     case .zeros: return Tensor.zeros(shape)
     case .constant: return Tensor(shape: shape, repeating: 0.5)

@@ -50,6 +50,8 @@ public struct ModelSection: Codable, Sendable, Equatable {
     /// The key of the state dict inside a training checkpoint (default: found as `state_dict`,
     /// `model_state_dict` or `model`).
     public var weightsKey: String? = nil
+    /// The site's input normalisation (inside the model's forward pass; reconstructions stay in pixel space).
+    public var normalize: InputNormalization? = nil
     /// The site's own label for this model version (e.g. "2024-06 release").
     public var version: String
     public var bn: BNMode

@@ -104,7 +104,7 @@ public enum AuditDefinitionParser {
         }
 
         mutating func modelSection(_ n: YAMLNode, seed: UInt64) throws -> ModelSection {
-            let m = try n.mapping(allowed: ["name", "file", "classes", "input_size", "weights", "weights_key", "version", "bn", "init_seed"])
+            let m = try n.mapping(allowed: ["name", "file", "classes", "input_size", "weights", "weights_key", "normalize", "version", "bn", "init_seed"])
             for (_, v) in m.entries { _ = note(v) }
             let zoo = try m.optional("name").map { try $0.choice(ModelZoo.names) }
             let file = try m.optional("file").map { try existing($0) }
@@ -132,6 +132,19 @@ public enum AuditDefinitionParser {
                                 bn: BNMode(rawValue: try m.optional("bn")?.choice(BNMode.allCases.map(\.rawValue)) ?? "train")!,
                                 initSeed: try m.optional("init_seed")?.uint64() ?? seed)
             section.weightsKey = try m.optional("weights_key")?.string()
+            if let n = m.optional("normalize") {
+                // imagenet, or {mean: [...], std: [...]} with one value per input channel.
+                if case .scalar = n.node {
+                    guard try n.choice(["imagenet"]) == "imagenet" else { throw n.fail("normalize takes imagenet or {mean: [...], std: [...]}") }
+                    section.normalize = .imagenet
+                } else {
+                    let nm = try n.mapping(allowed: ["mean", "std"])
+                    let mean = try nm.required("mean").sequence().map { Float(try $0.double()) }
+                    let std = try nm.required("std").sequence().map { Float(try $0.double()) }
+                    do { section.normalize = try InputNormalization(mean: mean, std: std) } catch { throw n.fail("\(error)") }
+                }
+                if let c = section.normalize?.mean.count, c != 3 { throw n.fail("normalize gives \(c) channels; audits feed 3-channel (RGB) images") }
+            }
             if section.weightsKey != nil && section.weights == nil { throw try m.required("weights_key").fail("weights_key names the state dict inside the weights file: give weights: too") }
             return section
         }

@@ -70,7 +70,7 @@ public struct AuditPlan: @unchecked Sendable {
     /// Loads the model, weights and images of `parsed` and lays out the grid.
     public static func prepare(_ parsed: ParsedDefinition) throws -> AuditPlan {
         let d = parsed.definition
-        let model: Model
+        var model: Model
         var modelFileSHA: String? = nil
         do {
             if let f = d.model.file {
@@ -79,6 +79,7 @@ public struct AuditPlan: @unchecked Sendable {
             } else {
                 model = try ModelZoo.make(d.model.zoo!, classes: d.model.classes, size: d.model.inputSize)
             }
+            if let n = d.model.normalize { model = try model.normalizingInput(n) }
         } catch { throw parsed.error(d.model.file != nil ? "model.file" : "model.name", "\(error)") }
         // Work the model cannot do is refused before any tensor is made: images too small to score, batch norm
         // over one value per channel, a batch (times secure aggregation's clients) beyond this machine's memory.

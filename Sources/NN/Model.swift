@@ -62,6 +62,9 @@ public struct Model: Sendable {
     /// The fewest values per channel per image that a batch-norm layer normalises (H x W of its input);
     /// nil without batch norm.
     public let smallestBatchNormPlane: Int?
+    /// The site's input normalisation, applied inside the differentiable forward pass: the model's input
+    /// (and every attack's reconstruction) stays a pixel-space image in [0, 1].
+    public internal(set) var inputNormalization: InputNormalization? = nil
 
     public var parameterNames: [String] { parameters.map(\.name) }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.shape.reduce(1, *) } }
@@ -123,7 +126,7 @@ extension Model {
     public func forward(_ x: Tensor, params: [Tensor], buffers: [Tensor], bn: BNMode) -> (logits: Tensor, buffers: [Tensor]) {
         precondition(params.count == parameters.count, "\(name): \(params.count) parameter tensors for \(parameters.count)")
         var ctx = ForwardContext(params: params, buffers: buffers, bn: bn)
-        let y = ctx.run(body, x)
+        let y = ctx.run(body, inputNormalization.map { $0.apply(x) } ?? x)
         return (y, ctx.buffers)
     }
 
@@ -178,5 +181,57 @@ struct ForwardContext {
             for l in shortcut { s = run(l, s) }
             return (y + s).relu()
         }
+    }
+}
+
+/// Per-channel input normalisation as torchvision's `transforms.Normalize` computes it: (x - mean) / std.
+public struct InputNormalization: Codable, Sendable, Equatable {
+    public let mean: [Float]
+    public let std: [Float]
+
+    /// ImageNet's statistics (torchvision's pretrained models).
+    public static let imagenet = InputNormalization(uncheckedMean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+
+    public init(mean: [Float], std: [Float]) throws {
+        guard !mean.isEmpty, mean.count == std.count else {
+            throw ModelError.shapeMismatch(layer: "input", message: "normalisation needs one mean and one std per channel, got \(mean.count) and \(std.count)")
+        }
+        guard mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ModelError.shapeMismatch(layer: "input", message: "normalisation: every mean must be finite and every std finite and > 0")
+        }
+        self.mean = mean
+        self.std = std
+    }
+
+    init(uncheckedMean mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
+
+    /// (x - mean) / std on an NCHW batch, differentiable (twice) in x.
+    public func apply(_ x: Tensor) -> Tensor {
+        let c = mean.count
+        return (x - Tensor(shape: [1, c, 1, 1], data: mean)) / Tensor(shape: [1, c, 1, 1], data: std)
+    }
+
+    /// Back to pixel space: x * std + mean.
+    public func invert(_ x: Tensor) -> Tensor {
+        let c = mean.count
+        return x * Tensor(shape: [1, c, 1, 1], data: std) + Tensor(shape: [1, c, 1, 1], data: mean)
+    }
+
+    /// "ImageNet (mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225)".
+    public var inWords: String {
+        func list(_ v: [Float]) -> String { v.map { String(format: "%g", $0) }.joined(separator: ", ") }
+        return (self == .imagenet ? "ImageNet " : "") + "(mean \(list(mean)); std \(list(std)))"
+    }
+}
+
+extension Model {
+    /// This model with the site's input normalisation inside its forward pass.
+    public func normalizingInput(_ n: InputNormalization) throws -> Model {
+        guard n.mean.count == inputShape[0] else {
+            throw ModelError.shapeMismatch(layer: name, message: "the normalisation has \(n.mean.count) channels, the model takes \(inputShape[0])")
+        }
+        var m = self
+        m.inputNormalization = n
+        return m
     }
 }

@@ -16,11 +16,38 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Square input size in pixels (zoo models).") var size: Int = 32
     @Option(help: "Seed of the initialisation and of every random draw.") var seed: UInt64 = 1234
     @Option(help: "Batch-norm mode: train (batch statistics) or eval (running statistics).") var bn: BNMode = .train
+    @Option(help: "The site's input normalisation, inside the model: imagenet (torchvision's mean/std), or give --mean and --std.") var normalize: String?
+    @Option(help: "Per-channel means of the input normalisation, comma-separated (e.g. 0.5,0.5,0.5).") var mean: String?
+    @Option(help: "Per-channel standard deviations of the input normalisation, comma-separated.") var std: String?
+
+    /// The normalisation the options give, nil for none.
+    func normalization() throws -> InputNormalization? {
+        func floats(_ s: String, _ name: String) throws -> [Float] {
+            try s.split(separator: ",").map { t in
+                guard let v = Float(t.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("\(name): '\(t)' is not a number") }
+                return v
+            }
+        }
+        if let n = normalize {
+            guard n == "imagenet" else { throw ValidationError("--normalize takes imagenet (or give --mean and --std), got '\(n)'") }
+            guard mean == nil && std == nil else { throw ValidationError("give --normalize imagenet or --mean/--std, not both") }
+            return .imagenet
+        }
+        switch (mean, std) {
+        case (nil, nil): return nil
+        case let (m?, s?):
+            do { return try InputNormalization(mean: try floats(m, "--mean"), std: try floats(s, "--std")) } catch let e as ModelError {
+                throw ValidationError("\(e)")
+            }
+        default: throw ValidationError("--mean and --std go together")
+        }
+    }
 
     func validate() throws {
         if model == nil && modelFile == nil { throw ValidationError("give --model NAME or --model-file FILE") }
         if model != nil && modelFile != nil { throw ValidationError("give either --model or --model-file, not both") }
         if weightsKey != nil && weights == nil { throw ValidationError("--weights-key names the state dict inside --weights: give --weights too") }
+        _ = try normalization()
         guard (2...ModelZoo.maximumClasses).contains(classes) else {
             throw ValidationError("--classes must be between 2 and \(ModelZoo.maximumClasses), got \(classes)")
         }
@@ -33,13 +60,14 @@ struct ModelOptions: ParsableArguments {
     /// tensor is made.
     func load(batch: Int) throws -> (model: Model, state: ModelState) {
         try input {
-            let m: Model
+            var m: Model
             if let f = modelFile {
                 guard FileManager.default.fileExists(atPath: f) else { throw InputError("model file \(f) does not exist") }
                 m = try ModelFile.load(f)
             } else {
                 m = try ModelZoo.make(model!, classes: classes, size: size)
             }
+            if let n = try normalization() { m = try m.normalizingInput(n) }
             try m.requireFits(batch: batch, bn: bn)
             if let w = weights { return (m, try m.loadState(w, allowMissingBuffers: true, key: weightsKey)) }
             return (m, m.initialState(seed: seed))

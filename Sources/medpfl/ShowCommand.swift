@@ -2,6 +2,7 @@ import ArgumentParser
 import Attacks
 import Audit
 import Foundation
+import NN
 
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -84,7 +85,8 @@ struct ShowCommand: ParsableCommand {
         status += ")" + (a.statusNote.map { ": \($0)" } ?? "")
         lines.append(("Status", status))
         let weights = d.model.weights.map { "weights \($0)" } ?? "seeded initialisation (seed \(d.model.initSeed))"
-        lines.append(("Model", "\(a.model), version \"\(a.modelVersion)\", \(weights), SHA-256 \(a.modelSHA256.prefix(16))..."))
+        lines.append(("Model", "\(a.model), version \"\(a.modelVersion)\", \(weights), SHA-256 \(a.modelSHA256.prefix(16))..."
+                      + (d.model.normalize.map { "; input normalised \($0.inWords)" } ?? "")))
         let source = d.data.folder ?? "\(d.data.images?.count ?? 0) listed images"
         lines.append(("Images", "\(d.data.samples) sample\(d.data.samples == 1 ? "" : "s") of \(d.fl.batchSize) image\(d.fl.batchSize == 1 ? "" : "s") from \(source) (selection seed \(d.data.selectionSeed))"))
         var fl = d.fl.algorithm == .fedsgd ? "FedSGD (the client sends its gradient)" : "FedAvg, \(d.fl.localSteps ?? 1) local steps at lr \(d.fl.learningRate ?? 0)"

@@ -32,3 +32,40 @@ extension CLITests {
         XCTAssertEqual(a.code, 0, a.err)
     }
 }
+
+/// The site's input normalisation inside the model: the update equals PyTorch's with
+/// `transforms.Normalize(imagenet)` in the pipeline; reconstructions stay pixel-space images.
+extension CLITests {
+    func testNormalisedInputUpdateEqualsPyTorchAndAttacksRebuildPixels() throws {
+        let img = Self.data.appendingPathComponent("ultrasound/echo4c_f012.png").path
+        let out = tmp.appendingPathComponent("n.safetensors").path
+        let r = try run(["update", "--model", "lenet", "--weights", Self.golden.appendingPathComponent("lenet/weights-train.safetensors").path,
+                         "--normalize", "imagenet", "--image", img, "--label", "4", "--out", out])
+        XCTAssertEqual(r.code, 0, r.err)
+        let ours = try Safetensors.read(out), ref = try Safetensors.read(Self.checkpoints.appendingPathComponent("lenet-imagenet-update.safetensors").path)
+        XCTAssertEqual(Set(ours.tensors.keys), Set(ref.tensors.keys))
+        for (k, t) in ref.tensors { XCTAssertLessThan(relErr(ours.tensors[k]!.floats, t.floats), 1e-5, k) }
+        // Without the normalisation the update is another one (the fixture would catch a missing Normalize).
+        let plain = try Safetensors.read(Self.golden.appendingPathComponent("lenet/case-train-b1-update.safetensors").path)
+        XCTAssertGreaterThan(relErr(plain.tensors["fc.0.weight"]!.floats, ref.tensors["fc.0.weight"]!.floats), 0.05)
+        // The analytic attack reads the normalised input off the first layer and maps it back to pixels.
+        for args in [["--normalize", "imagenet"], ["--mean", "0.5,0.4,0.3", "--std", "0.2,0.25,0.3"]] {
+            let a = try run(["attack", "--attack", "analytic", "--model", "mlp", "--image", img, "--label", "4", "--json", "--quiet"] + args)
+            XCTAssertEqual(a.code, 0, a.err)
+            XCTAssertTrue(a.out.contains("\"ssim\" : 1") || a.out.contains("\"ssim\" : 0.99"), a.out)
+        }
+        try assertRefused(["attack", "--attack", "analytic", "--model", "mlp", "--mean", "0.5", "--std", "0.2", "--image", img, "--label", "4"],
+                          "the normalisation has 1 channels, the model takes 3")
+        try assertRefused(["update", "--model", "mlp", "--mean", "0.5,0.5,0.5", "--image", img, "--label", "4", "--out", out], "--mean and --std go together")
+        try assertRefused(["update", "--model", "mlp", "--normalize", "cifar", "--image", img, "--label", "4", "--out", out], "--normalize takes imagenet")
+        try assertRefused(["update", "--model", "mlp", "--mean", "0.5,0.5,0.5", "--std", "0.2,0,0.2", "--image", img, "--label", "4", "--out", out], "std finite and > 0")
+        // In an audit file, and shown by `show`.
+        let yaml = tmp.appendingPathComponent("norm.yaml").path
+        try (try String(contentsOfFile: try tinyAudit(), encoding: .utf8)).replacingOccurrences(of: "  version: v1", with: "  version: v1\n  normalize: imagenet")
+            .write(toFile: yaml, atomically: true, encoding: .utf8)
+        let db = tmp.appendingPathComponent("n.sqlite").path
+        let au = try run(["audit", yaml, "--db", db, "--no-report", "--quiet"])
+        XCTAssertEqual(au.code, 0, au.err)
+        XCTAssertTrue(try run(["show", "1", "--db", db]).out.contains("input normalised ImageNet (mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225)"))
+    }
+}
