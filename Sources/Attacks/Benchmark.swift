@@ -19,13 +19,20 @@ public enum Benchmark {
                                       reps: Int, warmup: Int, seed: UInt64 = 1234) throws -> DoubleBackwardTiming {
         let model = try ModelZoo.make(name, classes: classes, size: size)
         try model.requireFits(batch: batch, bn: .train)
-        let state = model.initialState(seed: seed)
+        return try doubleBackward(model: model, state: model.initialState(seed: seed), bn: .train, batch: batch, reps: reps, warmup: warmup, seed: seed)
+    }
+
+    /// The same timing for any model and weights (`medpfl inspect`).
+    public static func doubleBackward(model: Model, state: ModelState, bn: BNMode, batch: Int, reps: Int, warmup: Int,
+                                      seed: UInt64 = 1234) throws -> DoubleBackwardTiming {
+        let name = model.name, classes = model.classes
         var rng = SeededGenerator(seed: seed).derived("bench")
-        let real = Tensor.uniform([batch, 3, size, size], using: &rng)
+        let shape = [batch] + model.inputShape
+        let real = Tensor.uniform(shape, using: &rng)
         let labels = (0..<batch).map { $0 % classes }
-        let target = model.gradients(images: real, labels: labels, state: state, bn: .train).grads
-        let match = GradientMatching(model: model, state: state, bn: .train, target: target, distance: .squaredL2, labels: .soft)
-        let x = Tensor.randn([batch, 3, size, size], using: &rng).requiringGrad()
+        let target = model.gradients(images: real, labels: labels, state: state, bn: bn).grads
+        let match = GradientMatching(model: model, state: state, bn: bn, target: target, distance: .squaredL2, labels: .soft)
+        let x = Tensor.randn(shape, using: &rng).requiringGrad()
         let logits = Tensor.randn([batch, classes], using: &rng).requiringGrad()
         for _ in 0..<warmup { _ = match.evaluate(x: x, logits: logits) }
         var times: [Double] = []

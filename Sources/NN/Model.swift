@@ -65,6 +65,10 @@ public struct Model: Sendable {
     /// The site's input normalisation, applied inside the differentiable forward pass: the model's input
     /// (and every attack's reconstruction) stays a pixel-space image in [0, 1].
     public internal(set) var inputNormalization: InputNormalization? = nil
+    /// Layers of each op type (conv2d, linear, batchNorm, relu, ...).
+    public let opCounts: [String: Int]
+    /// Floating-point operations of one forward pass for one image (a multiply-add counts 2).
+    public let forwardFLOPs: Double
 
     public var parameterNames: [String] { parameters.map(\.name) }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.shape.reduce(1, *) } }

@@ -10,6 +10,10 @@ public final class ModelBuilder {
     /// (values per channel per image) that a batch-norm layer normalises.
     private var activationValues = 0.0
     private var smallestBatchNormPlane: Int? = nil
+    /// Filled by `inferShape`: how many layers of each op, and the floating-point operations of one forward
+    /// pass for one image (a multiply-add counts 2).
+    private var opCounts: [String: Int] = [:]
+    private var forwardFLOPs = 0.0
     public init() {}
 
     func param(_ name: String, _ shape: [Int], _ initializer: Initializer) -> Int {
@@ -55,6 +59,8 @@ public final class ModelBuilder {
     public func build(name: String, inputShape: [Int], classes: Int, body: Layer) throws -> Model {
         activationValues = 0
         smallestBatchNormPlane = nil
+        opCounts = [:]
+        forwardFLOPs = 0
         let out = try inferShape(body, inputShape, path: name)
         // Refuse a model whose weights alone cannot fit in this machine's memory, before any tensor is made.
         let weightBytes = parameters.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } } * 4
@@ -74,7 +80,7 @@ public final class ModelBuilder {
         }
         return Model(name: name, inputShape: inputShape, classes: classes, parameters: parameters, buffers: buffers,
                      body: body, classifierWeight: last, firstLinear: first, activationValues: activationValues,
-                     smallestBatchNormPlane: smallestBatchNormPlane)
+                     smallestBatchNormPlane: smallestBatchNormPlane, opCounts: opCounts, forwardFLOPs: forwardFLOPs)
     }
 
     static func firstParametric(_ layers: [Layer]) -> Layer? {
@@ -92,6 +98,26 @@ public final class ModelBuilder {
     /// output size to `activationValues` and notes the batch-norm planes.
     func inferShape(_ layer: Layer, _ shape: [Int], path: String) throws -> [Int] {
         let out = try layerShape(layer, shape, path: path)
+        let outValues = out.reduce(1.0) { $0 * Double($1) }
+        switch layer {
+        case let .conv2d(w, _, _, _, _):
+            let ws = parameters[w].shape
+            opCounts["conv2d", default: 0] += 1
+            forwardFLOPs += 2 * outValues * Double(ws[1] * ws[2] * ws[3])
+        case let .linear(w, _):
+            opCounts["linear", default: 0] += 1
+            forwardFLOPs += 2 * outValues * Double(parameters[w].shape[1])
+        case .batchNorm: opCounts["batchNorm", default: 0] += 1; forwardFLOPs += 2 * outValues
+        case .activation(let a, _): opCounts[a.rawValue, default: 0] += 1; forwardFLOPs += outValues
+        case let .maxPool(k, _, _), let .avgPool(k, _, _):
+            opCounts[{ if case .maxPool = layer { return "maxPool" } else { return "avgPool" } }(), default: 0] += 1
+            forwardFLOPs += outValues * Double(k * k)
+        case .adaptiveAvgPool: opCounts["adaptiveAvgPool", default: 0] += 1; forwardFLOPs += shape.reduce(1.0) { $0 * Double($1) }
+        case .flatten: opCounts["flatten", default: 0] += 1
+        case .dropout: opCounts["dropout", default: 0] += 1
+        case .residual: opCounts["residualAdd", default: 0] += 1; forwardFLOPs += outValues
+        case .sequence: break
+        }
         switch layer {
         case .sequence, .residual: break
         case .batchNorm:

@@ -69,3 +69,32 @@ extension CLITests {
         XCTAssertTrue(try run(["show", "1", "--db", db]).out.contains("input normalised ImageNet (mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225)"))
     }
 }
+
+/// `medpfl inspect`: FLOPs counted by hand for lenet, the published figure for ResNet-18 (CIFAR stem),
+/// attack applicability from the registry.
+extension CLITests {
+    func testInspectCountsWhatTheModelIs() throws {
+        let r = try run(["inspect", "--model", "lenet", "--json", "--no-timing"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        // conv 3->12 k5 s2 to 16x16, 12->12 k5 s2 to 8x8, 12->12 k5 s1 to 8x8 (2 x outputs x 5x5xCin each),
+        // three sigmoids (one FLOP a value) and Linear 768->6.
+        let convs: Double = 2 * Double(12 * 16 * 16 * 75 + 768 * 300 + 768 * 300)
+        let sigmoids: Double = 3072 + 768 + 768
+        let hand: Double = convs + sigmoids + 2 * 768 * 6
+        XCTAssertEqual((j["forwardGFLOP"] as? Double).map { $0 * 1e9 } ?? 0, hand, accuracy: 0.5)
+        let params: Int = 3 * 12 * 25 + 12 + 2 * (12 * 12 * 25 + 12) + 768 * 6 + 6
+        XCTAssertEqual(j["parameterCount"] as? Int, params)
+        XCTAssertEqual((j["ops"] as? [String: Int])?["conv2d"], 3)
+        let attacks = try XCTUnwrap(j["attacks"] as? [[String: Any]])
+        XCTAssertEqual(attacks.first { $0["attack"] as? String == "analytic" }?["applies"] as? Bool, false)
+        let mlp = try run(["inspect", "--model", "mlp", "--no-timing"])
+        XCTAssertTrue(mlp.out.contains("analytic: applies"), mlp.out)
+        // ResNet-18 with the CIFAR stem at 32x32: 0.56 G multiply-adds (the usual figure), i.e. 1.11 GFLOP.
+        let res = try run(["inspect", "--model", "resnet18-cifar", "--bn", "eval", "--json", "--no-timing"])
+        let rj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(res.out.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(rj["forwardGFLOP"] as? Double), 1.11, accuracy: 0.02)
+        // Timed: a measured iteration is reported.
+        XCTAssertTrue(try run(["inspect", "--model", "lenet"]).out.contains("ms here"))
+    }
+}
