@@ -140,15 +140,16 @@ struct AttackCommand: ParsableCommand {
             }
             let picked = selectEvenly(labels: folder.labels, count: count, rng: &rng)
             paths = picked.map { folder.samples[$0].path }; labels = picked.map { folder.samples[$0].label }
-        } else {
-            paths = images.imagePaths; labels = images.labels
         }
         let size = m.inputShape[1]
-        if !paths.isEmpty { try input { try Scoring.requireScorable(m.inputShape) } }
         var originals: Tensor? = nil
-        if !paths.isEmpty {
-            let b = try ImageOptions.load(paths: paths, labels: labels, size: size, classes: m.classes)
-            originals = b.x
+        if imagesDir == nil && (images.tensor != nil || !images.imagePaths.isEmpty) {
+            try input { try Scoring.requireScorable(m.inputShape) }
+            let b = try images.load(shape: m.inputShape, classes: m.classes)
+            originals = b.x; paths = b.names; labels = b.labels
+        } else if !paths.isEmpty {
+            try input { try Scoring.requireScorable(m.inputShape) }
+            originals = try ImageOptions.load(paths: paths, labels: labels, size: size, classes: m.classes).x
         }
         // The updates the attacker intercepts: read from a file, or made by the clients (library: AttackPipeline).
         var jobs: [AttackJob] = [], ranges: [Range<Int>] = [], rounds: [InterceptedRound] = []

@@ -78,11 +78,48 @@ struct ModelOptions: ParsableArguments {
 /// Images and labels given one by one.
 struct ImageOptions: ParsableArguments {
     @Option(name: .customLong("image"), help: "A PNG image (repeatable).") var imagePaths: [String] = []
-    @Option(name: .customLong("label"), help: "The class index of each --image, in the same order (repeatable).") var labels: [Int] = []
+    @Option(name: .customLong("label"), help: "The class index of each --image (or of each image of --tensor), in the same order (repeatable).") var labels: [Int] = []
+    @Option(name: .customLong("tensor"), help: ArgumentHelp("An exact input batch instead of --image: a float32 NCHW pixel-space tensor in [0, 1] from a safetensors file (KEY defaults to x, or its only tensor).", valueName: "file.safetensors[:KEY]"))
+    var tensor: String?
 
-    func load(size: Int, classes: Int) throws -> (x: Tensor, labels: [Int]) {
-        guard !imagePaths.isEmpty else { throw InputError("give at least one --image") }
-        return try Self.load(paths: imagePaths, labels: labels, size: size, classes: classes)
+    /// How many images the options give.
+    var count: Int { tensor == nil ? imagePaths.count : labels.count }
+
+    /// The batch, its labels and a name per image (paths, or "FILE[i]" for --tensor).
+    func load(shape: [Int], classes: Int) throws -> (x: Tensor, labels: [Int], names: [String]) {
+        if let t = tensor {
+            guard imagePaths.isEmpty else { throw InputError("give --image or --tensor, not both") }
+            let b = try Self.loadTensor(t, labels: labels, shape: shape, classes: classes)
+            return (b.x, labels, (0..<labels.count).map { "\(t)[\($0)]" })
+        }
+        guard !imagePaths.isEmpty else { throw InputError("give at least one --image (or --tensor)") }
+        let b = try Self.load(paths: imagePaths, labels: labels, size: shape[1], classes: classes)
+        return (b.x, b.labels, imagePaths)
+    }
+
+    /// A pixel-space batch from a safetensors file, checked against the model's input shape and the labels.
+    static func loadTensor(_ spec: String, labels: [Int], shape: [Int], classes: Int) throws -> (x: Tensor, labels: [Int]) {
+        var file = spec, key: String? = nil
+        if let colon = spec.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: spec) {
+            file = String(spec[..<colon]); key = String(spec[spec.index(after: colon)...])
+        }
+        let stored = try input { try Safetensors.read(file) }
+        let name: String
+        if let k = key { name = k } else if stored.tensors["x"] != nil { name = "x" } else if stored.names.count == 1 { name = stored.names[0] } else {
+            throw InputError("\(file) holds \(stored.names.count) tensors and none is named x: give --tensor \(file):KEY")
+        }
+        guard let t = stored.tensors[name] else { throw InputError("\(file) has no tensor '\(name)' (it has \(stored.names.prefix(8).joined(separator: ", ")))") }
+        guard t.shape.count == 4, Array(t.shape.dropFirst()) == shape else {
+            throw InputError("tensor '\(name)' of \(file) has shape \(t.shape); the model takes N x \(shape.map(String.init).joined(separator: " x "))")
+        }
+        guard t.shape[0] >= 1, labels.count == t.shape[0] else {
+            throw InputError("tensor '\(name)' holds \(t.shape[0]) images but \(labels.count) --label were given: give one label per image")
+        }
+        for l in labels where l < 0 || l >= classes { throw InputError("label \(l) is outside 0..<\(classes)") }
+        guard t.floats.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+            throw InputError("tensor '\(name)' of \(file) has values outside [0, 1]: --tensor takes pixel-space images (the model's normalisation is --normalize)")
+        }
+        return (t.tensor, labels)
     }
 
     static func load(paths: [String], labels: [Int], size: Int, classes: Int) throws -> (x: Tensor, labels: [Int]) {

@@ -30,8 +30,8 @@ struct UpdateCommand: ParsableCommand {
     func run() throws {
         let spec = try defence.spec()
         let kind = try fedavg.kind()
-        let loaded = try model.load(batch: max(1, images.imagePaths.count))
-        let batch = try images.load(size: loaded.model.inputShape[1], classes: loaded.model.classes)
+        let loaded = try model.load(batch: max(1, images.count))
+        let batch = try images.load(shape: loaded.model.inputShape, classes: loaded.model.classes)
         let round = try input {
             try InterceptedRound.simulate(kind, model: loaded.model, state: loaded.state, images: batch.x, labels: batch.labels,
                                           bn: model.bn, defence: spec, seed: SeededGenerator(seed: model.seed).derived("defence").seed)

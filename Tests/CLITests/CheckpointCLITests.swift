@@ -98,3 +98,28 @@ extension CLITests {
         XCTAssertTrue(try run(["inspect", "--model", "lenet"]).out.contains("ms here"))
     }
 }
+
+/// `--tensor FILE[:KEY]`: an exact pixel-space batch in place of --image (other tools and the goldens feed it).
+extension CLITests {
+    func testTensorInputGivesPyTorchsUpdateAndIsChecked() throws {
+        let w = Self.golden.appendingPathComponent("lenet/weights-train.safetensors").path
+        let b2 = Self.golden.appendingPathComponent("lenet/case-train-b2.safetensors").path
+        let out = tmp.appendingPathComponent("t.safetensors").path
+        let r = try run(["update", "--model", "lenet", "--weights", w, "--tensor", b2 + ":x", "--label", "4", "--label", "0", "--out", out])
+        XCTAssertEqual(r.code, 0, r.err)
+        let ours = try Safetensors.read(out), ref = try Safetensors.read(Self.golden.appendingPathComponent("lenet/case-train-b2-update.safetensors").path)
+        for (k, t) in ref.tensors { XCTAssertLessThan(relErr(ours.tensors[k]!.floats, t.floats), 1e-4, k) }
+        // Scored attacks take it too (the originals are the tensor's images).
+        let a = try run(["attack", "--attack", "idlg", "--model", "lenet", "--weights", w, "--tensor",
+                         Self.golden.appendingPathComponent("lenet/case-train-b1.safetensors").path, "--label", "4", "--json", "--quiet", "--iterations", "2"])
+        XCTAssertEqual(a.code, 0, a.err)
+        XCTAssertTrue(a.out.contains("case-train-b1.safetensors[0]"), a.out)
+        // Refusals: values outside [0, 1] (the dummy is a randn draw), one label for two images, a wrong shape, no such key.
+        try assertRefused(["update", "--model", "lenet", "--tensor", b2 + ":dummy_x", "--label", "4", "--label", "0", "--out", out], "outside [0, 1]")
+        try assertRefused(["update", "--model", "lenet", "--tensor", b2 + ":x", "--label", "4", "--out", out], "holds 2 images but 1 --label")
+        try assertRefused(["update", "--model", "lenet", "--size", "64", "--tensor", b2 + ":x", "--label", "4", "--label", "0", "--out", out], "has shape [2, 3, 32, 32]")
+        try assertRefused(["update", "--model", "lenet", "--tensor", b2 + ":nope", "--label", "4", "--out", out], "has no tensor 'nope'")
+        try assertRefused(["update", "--model", "lenet", "--tensor", b2, "--image", Self.data.appendingPathComponent("ct/ct693_r00c01.png").path,
+                           "--label", "4", "--out", out], "not both")
+    }
+}
