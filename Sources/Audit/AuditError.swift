@@ -1,4 +1,5 @@
 import Foundation
+import SafeIO
 
 /// Errors of the audit layer. `description` is always one line meant for the user.
 public enum AuditError: Error, CustomStringConvertible, Equatable {
@@ -39,11 +40,7 @@ public struct DefinitionError: Error, CustomStringConvertible, Equatable {
         self.message = Self.oneLine(message)
     }
 
-    static func oneLine(_ text: String) -> String {
-        text.unicodeScalars.map { u -> String in
-            u.properties.generalCategory == .control ? String(format: "\\x%02X", u.value) : String(u)
-        }.joined()
-    }
+    static func oneLine(_ text: String) -> String { ControlCharacters.escaped(text) }
 
     public var description: String {
         var s = file

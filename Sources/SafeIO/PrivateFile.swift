@@ -17,7 +17,7 @@ public enum PrivateFile {
     private static func unguardedWrite(_ data: Data, to path: String, mode: mode_t) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
-        Temporaries.sweep(folder)
+        Temporaries.sweepOnce(folder)
         try refuseLinkedTarget(path)
         let tmp = (folder as NSString).appendingPathComponent(Temporaries.name("file", for: url.lastPathComponent))
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
@@ -137,6 +137,16 @@ public enum Temporaries {
     static func removeAllAndContinue() {
         removeAll()
         writeLock.unlock()
+    }
+
+    nonisolated(unsafe) private static var swept: Set<String> = []
+
+    /// `sweep`, the first time this process writes into `folder` (not on every file of a report or image set).
+    static func sweepOnce(_ folder: String) {
+        lock.lock()
+        let first = swept.insert(folder).inserted
+        lock.unlock()
+        if first { sweep(folder) }
     }
 
     /// Removes, in `folder`, the temporaries whose process is gone (killed before it could clean up).

@@ -52,32 +52,10 @@ final class ProgressLine: @unchecked Sendable {
 /// reorder what is shown) are escaped too.
 enum TerminalText {
     /// `text` with control and format characters escaped, keeping line breaks and tabs (whole outputs).
-    static func safe(_ text: String) -> String { escape(text, keepLines: true) }
+    static func safe(_ text: String) -> String { ControlCharacters.escaped(text, keepLines: true) }
 
     /// `text` on one line: line breaks and tabs escaped as well (one field: a site name, a table cell).
-    static func oneLine(_ text: String) -> String { escape(text, keepLines: false) }
-
-    static func escape(_ text: String, keepLines: Bool) -> String {
-        guard text.unicodeScalars.contains(where: { needsEscape($0, keepLines) }) else { return text }
-        var out = ""
-        for u in text.unicodeScalars {
-            if needsEscape(u, keepLines) {
-                out += u.value < 0x100 ? String(format: "\\x%02X", u.value) : String(format: "\\u{%04X}", u.value)
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-        return out
-    }
-
-    static func needsEscape(_ u: Unicode.Scalar, _ keepLines: Bool) -> Bool {
-        if keepLines && (u == "\n" || u == "\t") { return false }
-        switch u.properties.generalCategory {
-        case .control, .lineSeparator, .paragraphSeparator: return true
-        case .format: return (0x202A...0x202E).contains(u.value) || (0x2066...0x2069).contains(u.value) || u.value == 0x200E || u.value == 0x200F
-        default: return false
-        }
-    }
+    static func oneLine(_ text: String) -> String { ControlCharacters.escaped(text) }
 }
 
 /// Every line medpfl prints goes through `TerminalText.safe` (this shadows the standard library's `print`

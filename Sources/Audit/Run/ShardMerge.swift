@@ -119,10 +119,7 @@ public enum ShardMerge {
 
     /// The unfinished whole-grid audit of this configuration in `out`, or a new one copied from `like`.
     static func target(_ out: AuditStore, like a: AuditRecord, started: Date, commandLine: String, toolVersion: String) throws -> Int64 {
-        if let done = try out.audits().first(where: { $0.configSHA256 == a.configSHA256 && $0.shard == nil && $0.status == .finished }) {
-            throw AuditError.input("\(out.path) already holds finished audit \(done.id) of this configuration (\(a.site), model \(a.model) "
-                                   + "\(a.modelVersion)); its trials would be duplicates, so nothing was merged")
-        }
+        // (`prepare` has refused an output that already holds a finished audit of this configuration.)
         if let existing = try out.unfinishedAudits(configSHA256: a.configSHA256, shard: nil).first {
             try out.claim(audit: existing.id, commandLine: commandLine)
             return existing.id
