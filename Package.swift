@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // The zip container of PyTorch checkpoints (torch.save).
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // ONNX model files (the message code is generated once by scripts/generate_onnx_proto.sh and committed).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System C libraries (module.modulemap + shim.h each).
@@ -46,9 +48,11 @@ let package = Package(
 
         // 1. Tensors, kernels and reverse-mode autodiff with gradients of gradients.
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
-        // 2. Layers, model zoo, model files, safetensors, PyTorch checkpoints.
+        // 2. Model graphs and their ops, model zoo (torchvision's names), model files, ONNX import, safetensors,
+        //    PyTorch checkpoints.
         .target(name: "NN", dependencies: ["Tensor", "SafeIO", .product(name: "Yams", package: "Yams"),
-                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")], swiftSettings: fastMath),
+                                   .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                                   .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: fastMath),
         // 2. PNG images, resizing, ImageFolder data sets.
         .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec"], swiftSettings: fastMath),
         // 3. Federated simulation, client updates and defences; DP accountant.

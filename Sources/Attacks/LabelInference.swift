@@ -17,8 +17,7 @@ public enum LabelInference {
     public static func infer(_ p: AttackProblem, seed: UInt64 = 0x1abe1) -> [Int] {
         let w = p.update[p.model.classifierWeight]
         if p.batchSize == 1 { return [rowSums(w).enumerated().min { $0.element < $1.element }!.offset] }
-        let biasIndex = p.model.classifierWeight + 1
-        guard biasIndex < p.update.count, p.model.parameters[biasIndex].shape == [w.shape[0]] else {
+        guard let biasIndex = p.model.classifierBias, p.model.parameters[biasIndex].shape == [w.shape[0]] else {
             return fromRowSums(w, batchSize: p.batchSize)
         }
         let db = p.update[biasIndex].scalars.map(Double.init)

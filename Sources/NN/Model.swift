@@ -6,15 +6,13 @@ import Tensor
 /// `eval` uses the running statistics.
 public enum BNMode: String, Sendable, Codable, CaseIterable { case train, eval }
 
-public enum Activation: String, Sendable, Codable {
-    case relu, sigmoid, tanh, leakyRelu, softplus, identity
-}
-
 /// How a tensor of the state dict is initialised when no weights file is given.
 public enum Initializer: Sendable, Equatable {
     case uniform(Float, Float)
     case normal(mean: Float, std: Float)
     case constant(Float)
+    /// The values the model file itself carries (an ONNX initializer).
+    case values([Float])
 }
 
 /// A named tensor of a model's state dict: a trainable parameter or a buffer (running statistics).
@@ -23,22 +21,9 @@ public struct TensorSpec: Sendable, Equatable {
     public let shape: [Int]
     public let isParameter: Bool
     public let initializer: Initializer
-}
-
-/// One layer of a model. Indices point into the model's parameter or buffer list.
-public indirect enum Layer: Sendable {
-    case conv2d(weight: Int, bias: Int?, stride: Int, padding: Int, dilation: Int)
-    case linear(weight: Int, bias: Int?)
-    case batchNorm(weight: Int?, bias: Int?, mean: Int, variance: Int, batches: Int?, eps: Float, momentum: Float)
-    case activation(Activation, slope: Float)
-    case maxPool(kernel: Int, stride: Int, padding: Int)
-    case avgPool(kernel: Int, stride: Int, padding: Int)
-    case adaptiveAvgPool(Int, Int)
-    case flatten
-    case dropout(Float)      // identity: updates are computed without dropout
-    case sequence([Layer])
-    /// ResNet BasicBlock: relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)).
-    case residual(main: [Layer], shortcut: [Layer])
+    public init(name: String, shape: [Int], isParameter: Bool, initializer: Initializer) {
+        self.name = name; self.shape = shape; self.isParameter = isParameter; self.initializer = initializer
+    }
 }
 
 /// A network: its state-dict layout (PyTorch names, shapes and order) and its layers.
@@ -52,9 +37,11 @@ public struct Model: Sendable {
     public let classes: Int
     public let parameters: [TensorSpec]   // `named_parameters()` order
     public let buffers: [TensorSpec]      // running_mean, running_var, num_batches_tracked
-    public let body: Layer
-    /// Index of the last fully connected layer's weight (label inference reads its gradient).
+    /// The network as a graph of ops (made per batch size for an ONNX import).
+    public let graph: GraphSource
+    /// Index of the last fully connected layer's weight and bias (label inference reads their gradients).
     public let classifierWeight: Int
+    public let classifierBias: Int?
     /// Index of the first layer's weight and bias when the first layer is fully connected (analytic attack).
     public let firstLinear: (weight: Int, bias: Int)?
     /// Values all layers output for one image (the forward pass's activations).
@@ -65,10 +52,40 @@ public struct Model: Sendable {
     /// The site's input normalisation, applied inside the differentiable forward pass: the model's input
     /// (and every attack's reconstruction) stays a pixel-space image in [0, 1].
     public internal(set) var inputNormalization: InputNormalization? = nil
-    /// Layers of each op type (conv2d, linear, batchNorm, relu, ...).
+    /// Nodes of each op kind (conv2d, linear, batchNorm, relu, add, concat, ...).
     public let opCounts: [String: Int]
     /// Floating-point operations of one forward pass for one image (a multiply-add counts 2).
     public let forwardFLOPs: Double
+    /// Where the architecture came from: "zoo", "model file", "ONNX" (shown by inspect).
+    public internal(set) var format: String = "zoo"
+
+    /// Checks the graph against the input and the classes (every error names its node) and analyses it.
+    init(name: String, inputShape: [Int], classes: Int, parameters: [TensorSpec], buffers: [TensorSpec], source: GraphSource) throws {
+        // Refuse a model whose weights alone cannot fit in this machine's memory, before any tensor is made.
+        let weightBytes = parameters.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } } * 4
+        if weightBytes > Double(Machine.memoryBytes) {
+            throw ModelError.tooLarge("model \(name) for \(inputShape.map(String.init).joined(separator: "x")) inputs and \(classes) classes has "
+                                      + "\(Model.count(weightBytes / 4)) parameters (\(byteCount(Int64(min(weightBytes, 9e18)))) as Float32); "
+                                      + "this machine has \(byteCount(Machine.memoryBytes)) of memory")
+        }
+        let single = try source.single()
+        let a = try GraphAnalysis(single, inputShape: inputShape, parameters: parameters, buffers: buffers, name: name)
+        let out = try single.shapes(input: [1] + inputShape, parameters: parameters.map(\.shape), buffers: buffers.map(\.shape))
+        let outShape: [Int]
+        switch single.output {
+        case .node(let i): outShape = out[i]
+        default: outShape = []
+        }
+        guard outShape == [1, classes] else {
+            throw ModelError.shapeMismatch(layer: name, message: "the network outputs shape \(Array(outShape.dropFirst())) per image, expected [\(classes)] class scores")
+        }
+        guard let cw = a.classifierWeight else { throw ModelError.shapeMismatch(layer: name, message: "no fully connected layer to classify with") }
+        self.name = name; self.inputShape = inputShape; self.classes = classes
+        self.parameters = parameters; self.buffers = buffers; self.graph = source
+        self.classifierWeight = cw; self.classifierBias = a.classifierBias; self.firstLinear = a.firstLinear
+        self.activationValues = a.activationValues; self.smallestBatchNormPlane = a.smallestBatchNormPlane
+        self.opCounts = a.opCounts; self.forwardFLOPs = a.forwardFLOPs
+    }
 
     public var parameterNames: [String] { parameters.map(\.name) }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.shape.reduce(1, *) } }
@@ -87,6 +104,7 @@ public struct Model: Sendable {
     /// whose estimated memory (`memoryEstimate`) exceeds what this machine has available.
     public func requireFits(batch: Int, bn: BNMode) throws {
         guard batch >= 1 else { throw ModelError.tooLarge("a batch needs at least one image") }
+        _ = try graph.plan(batch: batch, bn: bn)
         if bn == .train, let plane = smallestBatchNormPlane, batch * plane <= 1 {
             throw ModelError.tooLarge("model \(name): batch norm in train mode over one value per channel (batch \(batch), "
                                       + "a 1x1 feature map) is undefined, as PyTorch says (\"Expected more than 1 value per channel when training\"); "
@@ -127,64 +145,17 @@ public struct ModelState: @unchecked Sendable {
 extension Model {
     /// Runs the network on `x` (NCHW). `params` defaults to `state.parameters`; in BN train mode the
     /// returned buffers hold the updated running statistics (the caller decides whether to keep them).
+    /// The batch must be one `requireFits` accepted (an ONNX graph is checked per batch size there).
     public func forward(_ x: Tensor, params: [Tensor], buffers: [Tensor], bn: BNMode) -> (logits: Tensor, buffers: [Tensor]) {
         precondition(params.count == parameters.count, "\(name): \(params.count) parameter tensors for \(parameters.count)")
-        var ctx = ForwardContext(params: params, buffers: buffers, bn: bn)
-        let y = ctx.run(body, inputNormalization.map { $0.apply(x) } ?? x)
-        return (y, ctx.buffers)
+        let plan: GraphPlan
+        do { plan = try graph.plan(batch: x.shape[0], bn: bn) } catch { preconditionFailure("\(error)") }
+        let (y, b) = plan.run(inputNormalization.map { $0.apply(x) } ?? x, params: params, buffers: buffers, bn: bn)
+        return (y, b)
     }
 
     public func forward(_ x: Tensor, state: ModelState, bn: BNMode) -> Tensor {
         forward(x, params: state.parameters, buffers: state.buffers, bn: bn).logits
-    }
-}
-
-struct ForwardContext {
-    let params: [Tensor]
-    var buffers: [Tensor]
-    let bn: BNMode
-
-    mutating func run(_ layer: Layer, _ x: Tensor) -> Tensor {
-        switch layer {
-        case let .conv2d(w, b, s, p, d):
-            return conv2d(x, weight: params[w], bias: b.map { params[$0] }, stride: s, padding: p, dilation: d)
-        case let .linear(w, b):
-            let input = x.rank == 2 ? x : x.flattened()
-            return linear(input, weight: params[w], bias: b.map { params[$0] })
-        case let .batchNorm(w, b, m, v, nb, eps, mom):
-            let (y, nm, nv) = batchNorm(x, weight: w.map { params[$0] }, bias: b.map { params[$0] },
-                                         runningMean: buffers[m], runningVar: buffers[v],
-                                         training: bn == .train, momentum: mom, eps: eps)
-            if let nm = nm, let nv = nv {
-                buffers[m] = nm; buffers[v] = nv
-                if let nb = nb { buffers[nb] = Tensor(shape: buffers[nb].shape, repeating: buffers[nb].scalars[0] + 1) }
-            }
-            return y
-        case let .activation(a, slope):
-            switch a {
-            case .relu: return x.relu()
-            case .sigmoid: return x.sigmoid()
-            case .tanh: return x.tanh()
-            case .leakyRelu: return x.leakyRelu(slope)
-            case .softplus: return x.softplus()
-            case .identity: return x
-            }
-        case let .maxPool(k, s, p): return x.maxPool2d(kernel: k, stride: s, padding: p)
-        case let .avgPool(k, s, p): return x.avgPool2d(kernel: k, stride: s, padding: p)
-        case let .adaptiveAvgPool(h, w): return x.adaptiveAvgPool2d(h, w)
-        case .flatten: return x.flattened()
-        case .dropout: return x
-        case let .sequence(layers):
-            var y = x
-            for l in layers { y = run(l, y) }
-            return y
-        case let .residual(main, shortcut):
-            var y = x
-            for l in main { y = run(l, y) }
-            var s = x
-            for l in shortcut { s = run(l, s) }
-            return (y + s).relu()
-        }
     }
 }
 

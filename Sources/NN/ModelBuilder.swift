@@ -2,19 +2,23 @@ import Foundation
 import SafeIO
 import Tensor
 
-/// Accumulates state-dict specs while a model's layers are declared, in PyTorch registration order.
+/// Builds a model graph node by node while its state-dict specs accumulate in PyTorch registration order
+/// (the zoo and Sequential model files use it; ONNX import makes the same `Graph`).
+///
+/// ```swift
+/// let b = ModelBuilder()
+/// var x = b.conv("conv1.", b.input, 3, 64, kernel: 7, stride: 2, padding: 3, bias: false)
+/// x = b.apply(.relu, b.batchNorm("bn1.", x, 64))
+/// ```
 public final class ModelBuilder {
     public private(set) var parameters: [TensorSpec] = []
     public private(set) var buffers: [TensorSpec] = []
-    /// Filled by `inferShape`: values every layer outputs for one image, and the smallest feature plane
-    /// (values per channel per image) that a batch-norm layer normalises.
-    private var activationValues = 0.0
-    private var smallestBatchNormPlane: Int? = nil
-    /// Filled by `inferShape`: how many layers of each op, and the floating-point operations of one forward
-    /// pass for one image (a multiply-add counts 2).
-    private var opCounts: [String: Int] = [:]
-    private var forwardFLOPs = 0.0
+    private var nodes: [GraphNode] = []
+    private var constants: [Tensor] = []
     public init() {}
+
+    /// The network's input batch.
+    public var input: GraphValue { .input }
 
     func param(_ name: String, _ shape: [Int], _ initializer: Initializer) -> Int {
         parameters.append(TensorSpec(name: name, shape: shape, isParameter: true, initializer: initializer))
@@ -25,6 +29,13 @@ public final class ModelBuilder {
         return buffers.count - 1
     }
 
+    /// Appends a node; its name is the module path (without the trailing dot).
+    @discardableResult
+    public func node(_ op: any GraphOp, _ inputs: [GraphValue], name: String) -> GraphValue {
+        nodes.append(GraphNode(name: name.hasSuffix(".") ? String(name.dropLast()) : name, op: op, inputs: inputs))
+        return .node(nodes.count - 1)
+    }
+
     /// PyTorch's default for Conv2d/Linear: kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
     /// and the same bound for the bias.
     public static func torchDefault(fanIn: Int) -> Initializer {
@@ -32,155 +43,106 @@ public final class ModelBuilder {
         return .uniform(-b, b)
     }
 
-    public func conv(_ prefix: String, _ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                     dilation: Int = 1, bias: Bool = true, weightInit: Initializer? = nil, biasInit: Initializer? = nil) -> Layer {
-        let fanIn = cin * kernel * kernel
-        let w = param(prefix + "weight", [cout, cin, kernel, kernel], weightInit ?? Self.torchDefault(fanIn: fanIn))
-        let b = bias ? param(prefix + "bias", [cout], biasInit ?? Self.torchDefault(fanIn: fanIn)) : nil
-        return .conv2d(weight: w, bias: b, stride: stride, padding: padding, dilation: dilation)
+    public func conv(_ prefix: String, _ x: GraphValue, _ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                     dilation: Int = 1, groups: Int = 1, bias: Bool = true,
+                     weightInit: Initializer? = nil, biasInit: Initializer? = nil) -> GraphValue {
+        let fanIn = cin / groups * kernel * kernel
+        let w = param(prefix + "weight", [cout, cin / groups, kernel, kernel], weightInit ?? Self.torchDefault(fanIn: fanIn))
+        var inputs: [GraphValue] = [x, .parameter(w)]
+        if bias { inputs.append(.parameter(param(prefix + "bias", [cout], biasInit ?? Self.torchDefault(fanIn: fanIn)))) }
+        return node(Conv2dOp(stride: stride, padding: padding, dilation: dilation, groups: groups), inputs, name: prefix)
     }
 
-    public func linear(_ prefix: String, _ fin: Int, _ fout: Int, bias: Bool = true,
-                       weightInit: Initializer? = nil, biasInit: Initializer? = nil) -> Layer {
+    public func linear(_ prefix: String, _ x: GraphValue, _ fin: Int, _ fout: Int, bias: Bool = true,
+                       weightInit: Initializer? = nil, biasInit: Initializer? = nil) -> GraphValue {
         let w = param(prefix + "weight", [fout, fin], weightInit ?? Self.torchDefault(fanIn: fin))
-        let b = bias ? param(prefix + "bias", [fout], biasInit ?? Self.torchDefault(fanIn: fin)) : nil
-        return .linear(weight: w, bias: b)
+        var inputs: [GraphValue] = [x, .parameter(w)]
+        if bias { inputs.append(.parameter(param(prefix + "bias", [fout], biasInit ?? Self.torchDefault(fanIn: fin)))) }
+        return node(LinearOp(), inputs, name: prefix)
     }
 
-    public func batchNorm(_ prefix: String, _ features: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) -> Layer {
-        let w = affine ? param(prefix + "weight", [features], .constant(1)) : nil
-        let b = affine ? param(prefix + "bias", [features], .constant(0)) : nil
+    public func batchNorm(_ prefix: String, _ x: GraphValue, _ features: Int, eps: Float = 1e-5, momentum: Float = 0.1,
+                          affine: Bool = true) -> GraphValue {
+        var inputs: [GraphValue] = [x]
+        if affine {
+            inputs.append(.parameter(param(prefix + "weight", [features], .constant(1))))
+            inputs.append(.parameter(param(prefix + "bias", [features], .constant(0))))
+        }
         let m = buffer(prefix + "running_mean", [features], .constant(0))
         let v = buffer(prefix + "running_var", [features], .constant(1))
         let n = buffer(prefix + "num_batches_tracked", [], .constant(0))
-        return .batchNorm(weight: w, bias: b, mean: m, variance: v, batches: n, eps: eps, momentum: momentum)
+        return node(BatchNormOp(affine: affine, eps: eps, momentum: momentum, mean: m, variance: v, batches: n),
+                    inputs + [.buffer(m), .buffer(v)], name: prefix)
     }
 
-    public func build(name: String, inputShape: [Int], classes: Int, body: Layer) throws -> Model {
-        activationValues = 0
-        smallestBatchNormPlane = nil
-        opCounts = [:]
-        forwardFLOPs = 0
-        let out = try inferShape(body, inputShape, path: name)
-        // Refuse a model whose weights alone cannot fit in this machine's memory, before any tensor is made.
-        let weightBytes = parameters.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } } * 4
-        if weightBytes > Double(Machine.memoryBytes) {
-            throw ModelError.tooLarge("model \(name) for \(inputShape.map(String.init).joined(separator: "x")) inputs and \(classes) classes has "
-                                      + "\(Model.count(weightBytes / 4)) parameters (\(byteCount(Int64(min(weightBytes, 9e18)))) as Float32); "
-                                      + "this machine has \(byteCount(Machine.memoryBytes)) of memory")
-        }
-        guard out == [classes] else {
-            throw ModelError.shapeMismatch(layer: name, message: "the network outputs shape \(out) per image, expected [\(classes)] class scores")
-        }
-        let linears = parameters.indices.filter { i in parameters[i].shape.count == 2 && parameters[i].name.hasSuffix("weight") }
-        guard let last = linears.last else { throw ModelError.shapeMismatch(layer: name, message: "no fully connected layer to classify with") }
-        var first: (Int, Int)? = nil
-        if case .sequence(let layers) = body, let firstParam = Self.firstParametric(layers), case let .linear(w, b?) = firstParam {
-            first = (w, b)
-        }
-        return Model(name: name, inputShape: inputShape, classes: classes, parameters: parameters, buffers: buffers,
-                     body: body, classifierWeight: last, firstLinear: first, activationValues: activationValues,
-                     smallestBatchNormPlane: smallestBatchNormPlane, opCounts: opCounts, forwardFLOPs: forwardFLOPs)
+    public func apply(_ f: UnaryFunction, _ x: GraphValue, name: String = "") -> GraphValue { node(UnaryOp(f), [x], name: name) }
+    public func add(_ a: GraphValue, _ b: GraphValue, name: String = "") -> GraphValue { node(BinaryOp(.add), [a, b], name: name) }
+    public func mul(_ a: GraphValue, _ b: GraphValue, name: String = "") -> GraphValue { node(BinaryOp(.mul), [a, b], name: name) }
+    public func pool(_ kind: PoolKind, _ x: GraphValue, kernel: Int, stride: Int? = nil, padding: Int = 0, name: String = "") -> GraphValue {
+        node(Pool2dOp(kind, kernel: kernel, stride: stride ?? kernel, padding: padding), [x], name: name)
     }
+    public func adaptiveAvgPool(_ x: GraphValue, _ h: Int = 1, _ w: Int = 1, name: String = "") -> GraphValue {
+        node(AdaptiveAvgPoolOp(h, w), [x], name: name)
+    }
+    public func flatten(_ x: GraphValue, name: String = "") -> GraphValue { node(FlattenOp(axis: 1), [x], name: name) }
+    public func concat(_ xs: [GraphValue], axis: Int, name: String = "") -> GraphValue { node(ConcatOp(axis: axis), xs, name: name) }
+    public func constant(_ t: Tensor) -> GraphValue { constants.append(t.detached()); return .constant(constants.count - 1) }
 
-    static func firstParametric(_ layers: [Layer]) -> Layer? {
-        for l in layers {
-            switch l {
-            case .conv2d, .linear, .batchNorm, .residual: return l
-            case .sequence(let inner): if let f = firstParametric(inner) { return f }
-            default: continue
+    public func build(name: String, inputShape: [Int], classes: Int, output: GraphValue) throws -> Model {
+        let graph = Graph(nodes: nodes, constants: constants, output: output)
+        return try Model(name: name, inputShape: inputShape, classes: classes, parameters: parameters, buffers: buffers,
+                         source: GraphSource(fixed: graph))
+    }
+}
+
+/// What a model's graph tells about it: computed once from the shapes of a batch of one.
+struct GraphAnalysis {
+    var activationValues = 0.0
+    var smallestBatchNormPlane: Int? = nil
+    var opCounts: [String: Int] = [:]
+    var forwardFLOPs = 0.0
+    var classifierWeight: Int? = nil
+    var classifierBias: Int? = nil
+    var firstLinear: (weight: Int, bias: Int)? = nil
+
+    /// Kinds that only relabel or copy values (no activation of their own is kept).
+    static let views: Set<String> = ["reshape", "flatten", "squeeze", "unsqueeze", "identity", "dropout"]
+
+    init(_ graph: Graph, inputShape: [Int], parameters: [TensorSpec], buffers: [TensorSpec], name: String) throws {
+        let shapes = try graph.shapes(input: [1] + inputShape, parameters: parameters.map(\.shape), buffers: buffers.map(\.shape))
+        for (i, node) in graph.nodes.enumerated() {
+            let ins = node.inputs.map { v -> [Int] in
+                switch v {
+                case .input: return [1] + inputShape
+                case .parameter(let p): return parameters[p].shape
+                case .buffer(let b): return buffers[b].shape
+                case .constant(let c): return graph.constants[c].shape
+                case .node(let j): return shapes[j]
+                }
+            }
+            opCounts[node.op.kind, default: 0] += 1
+            forwardFLOPs += node.op.flops(ins, shapes[i])
+            if !Self.views.contains(node.op.kind) { activationValues += shapes[i].reduce(1.0) { $0 * Double($1) } }
+            if node.op is BatchNormOp {
+                let plane = ins[0].dropFirst(2).reduce(1, *)
+                smallestBatchNormPlane = min(smallestBatchNormPlane ?? plane, plane)
+            }
+            if node.op is LinearOp, case .parameter(let w) = node.inputs[1] {
+                classifierWeight = w
+                if node.inputs.count > 2, case .parameter(let b) = node.inputs[2] { classifierBias = b } else { classifierBias = nil }
             }
         }
-        return nil
-    }
-
-    /// Output shape (per image) of `layer` for an input of `shape`; errors name the layer. Adds every layer's
-    /// output size to `activationValues` and notes the batch-norm planes.
-    func inferShape(_ layer: Layer, _ shape: [Int], path: String) throws -> [Int] {
-        let out = try layerShape(layer, shape, path: path)
-        let outValues = out.reduce(1.0) { $0 * Double($1) }
-        switch layer {
-        case let .conv2d(w, _, _, _, _):
-            let ws = parameters[w].shape
-            opCounts["conv2d", default: 0] += 1
-            forwardFLOPs += 2 * outValues * Double(ws[1] * ws[2] * ws[3])
-        case let .linear(w, _):
-            opCounts["linear", default: 0] += 1
-            forwardFLOPs += 2 * outValues * Double(parameters[w].shape[1])
-        case .batchNorm: opCounts["batchNorm", default: 0] += 1; forwardFLOPs += 2 * outValues
-        case .activation(let a, _): opCounts[a.rawValue, default: 0] += 1; forwardFLOPs += outValues
-        case let .maxPool(k, _, _), let .avgPool(k, _, _):
-            opCounts[{ if case .maxPool = layer { return "maxPool" } else { return "avgPool" } }(), default: 0] += 1
-            forwardFLOPs += outValues * Double(k * k)
-        case .adaptiveAvgPool: opCounts["adaptiveAvgPool", default: 0] += 1; forwardFLOPs += shape.reduce(1.0) { $0 * Double($1) }
-        case .flatten: opCounts["flatten", default: 0] += 1
-        case .dropout: opCounts["dropout", default: 0] += 1
-        case .residual: opCounts["residualAdd", default: 0] += 1; forwardFLOPs += outValues
-        case .sequence: break
-        }
-        switch layer {
-        case .sequence, .residual: break
-        case .batchNorm:
-            let plane = shape.dropFirst().reduce(1, *)
-            smallestBatchNormPlane = min(smallestBatchNormPlane ?? plane, plane)
-            activationValues += out.reduce(1.0) { $0 * Double($1) }
-        default: activationValues += out.reduce(1.0) { $0 * Double($1) }
-        }
-        return out
-    }
-
-    /// The number of values of a shape; an error (not an overflow trap) when it is beyond any machine.
-    private func product(_ shape: [Int], _ path: String) throws -> Int {
-        var n = 1
-        for d in shape {
-            let (m, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow, m < 1 << 40 else { throw ModelError.tooLarge("model \(path): a layer's output \(shape) is far too large for any machine") }
-            n = m
-        }
-        return n
-    }
-
-    private func layerShape(_ layer: Layer, _ shape: [Int], path: String) throws -> [Int] {
-        func fail(_ m: String) -> ModelError { .shapeMismatch(layer: path, message: m) }
-        switch layer {
-        case let .conv2d(w, _, s, p, d):
-            let ws = parameters[w].shape
-            guard shape.count == 3 else { throw fail("\(parameters[w].name): conv2d needs a C x H x W input, got \(shape)") }
-            guard shape[0] == ws[1] else { throw fail("\(parameters[w].name): conv2d expects \(ws[1]) input channels, gets \(shape[0]) (input \(shape))") }
-            let g = Conv2dGeometry(kh: ws[2], kw: ws[3], stride: s, padding: p, dilation: d)
-            let (h, wo) = g.outputSize(shape[1], shape[2])
-            guard h > 0 && wo > 0 else { throw fail("\(parameters[w].name): kernel \(ws[2]) does not fit input \(shape)") }
-            return [ws[0], h, wo]
-        case let .linear(w, _):
-            let ws = parameters[w].shape
-            let n = try product(shape, path)
-            guard n == ws[1] else { throw fail("\(parameters[w].name): linear expects \(ws[1]) input features, gets \(n) (input \(shape))") }
-            return [ws[0]]
-        case let .batchNorm(_, _, m, _, _, _, _):
-            guard shape.count >= 1, shape[0] == buffers[m].shape[0] else {
-                throw fail("\(buffers[m].name.replacingOccurrences(of: "running_mean", with: "")): batch-norm over \(buffers[m].shape[0]) features, input \(shape)")
+        // The analytic attack needs the input to reach a fully connected layer with a bias through views only.
+        var at: GraphValue = .input
+        walk: while true {
+            let users = graph.nodes.indices.filter { graph.nodes[$0].inputs.contains(at) }
+            guard users.count == 1 else { break }
+            let n = graph.nodes[users[0]]
+            if Self.views.contains(n.op.kind) { at = .node(users[0]); continue }
+            if n.op is LinearOp, n.inputs.first == at, n.inputs.count == 3, case .parameter(let w) = n.inputs[1], case .parameter(let b) = n.inputs[2] {
+                firstLinear = (w, b)
             }
-            return shape
-        case .activation, .dropout: return shape
-        case let .maxPool(k, s, p), let .avgPool(k, s, p):
-            guard shape.count == 3 else { throw fail("pooling needs a C x H x W input, got \(shape)") }
-            let (h, w) = Conv2dGeometry(kernel: k, stride: s, padding: p).outputSize(shape[1], shape[2])
-            guard h > 0 && w > 0 else { throw fail("pooling kernel \(k) does not fit input \(shape)") }
-            return [shape[0], h, w]
-        case let .adaptiveAvgPool(h, w):
-            guard shape.count == 3 else { throw fail("adaptive pooling needs a C x H x W input, got \(shape)") }
-            return [shape[0], h, w]
-        case .flatten: return [try product(shape, path)]
-        case let .sequence(layers):
-            var s = shape
-            for l in layers { s = try inferShape(l, s, path: path) }
-            return s
-        case let .residual(main, shortcut):
-            var a = shape, b = shape
-            for l in main { a = try inferShape(l, a, path: path) }
-            for l in shortcut { b = try inferShape(l, b, path: path) }
-            guard a == b else { throw fail("residual branches give \(a) and \(b)") }
-            return a
+            break walk
         }
     }
 }

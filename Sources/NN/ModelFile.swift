@@ -26,7 +26,9 @@ import Yams
 /// ```
 /// Layer names are case-insensitive; PyTorch class names (`Conv2d`, `BatchNorm2d`, `LeakyReLU`) work too.
 public enum ModelFile {
+    /// A model file: an ONNX export (`.onnx`) or a Sequential YAML description.
     public static func load(_ path: String) throws -> Model {
+        if OnnxFile.isOnnx(path) { return try OnnxFile.load(path) }
         let data: Data
         do { data = try BoundedFile.read(path, limit: BoundedFile.Limit.text, what: "model file") } catch let e as FileError {
             throw ModelError.badModelFile(path, e.problem)
@@ -52,7 +54,7 @@ public enum ModelFile {
         guard classes <= ModelZoo.maximumClasses else { throw fail("'classes' is \(classes), more than the \(ModelZoo.maximumClasses) medpfl handles") }
         guard let layers = doc["layers"] as? [Any], !layers.isEmpty else { throw fail("'layers' must be a non-empty list") }
         let b = ModelBuilder()
-        var built: [Layer] = []
+        var x = b.input
         for (i, entry) in layers.enumerated() {
             let kind: String
             var opts: [String: Any] = [:]
@@ -86,55 +88,68 @@ public enum ModelFile {
                 guard let x = v as? Bool else { throw fail("layer \(i) (\(kind)): '\(k)' must be true or false") }
                 return x
             }
-            let layer: Layer
             switch kind.lowercased() {
             case "conv2d":
                 let cin = try int("in"), cout = try int("out"), k = try int("kernel")
                 guard cin > 0, cout > 0, k > 0 else { throw fail("layer \(i) (conv2d): in, out and kernel must be positive") }
                 let stride = try int("stride", 1)
                 guard stride > 0 else { throw fail("layer \(i) (conv2d): stride must be positive") }
-                layer = b.conv(p, cin, cout, kernel: k, stride: stride, padding: try int("padding", 0),
-                               dilation: max(1, try int("dilation", 1)), bias: try bool("bias", true))
+                let groups = max(1, try int("groups", 1))
+                guard cin % groups == 0, cout % groups == 0 else { throw fail("layer \(i) (conv2d): groups \(groups) must divide in and out") }
+                x = b.conv(p, x, cin, cout, kernel: k, stride: stride, padding: try int("padding", 0),
+                           dilation: max(1, try int("dilation", 1)), groups: groups, bias: try bool("bias", true))
             case "linear":
                 let fin = try int("in"), fout = try int("out")
                 guard fin > 0, fout > 0 else { throw fail("layer \(i) (linear): in and out must be positive") }
-                layer = b.linear(p, fin, fout, bias: try bool("bias", true))
+                x = b.linear(p, x, fin, fout, bias: try bool("bias", true))
             case "batchnorm2d", "batchnorm1d", "batchnorm":
                 let f = try int("features")
                 guard f > 0 else { throw fail("layer \(i) (\(kind)): features must be positive") }
-                layer = b.batchNorm(p, f, eps: try float("eps", 1e-5), momentum: try float("momentum", 0.1), affine: try bool("affine", true))
-            case "relu": layer = .activation(.relu, slope: 0)
-            case "sigmoid": layer = .activation(.sigmoid, slope: 0)
-            case "tanh": layer = .activation(.tanh, slope: 0)
-            case "softplus": layer = .activation(.softplus, slope: 0)
+                x = b.batchNorm(p, x, f, eps: try float("eps", 1e-5), momentum: try float("momentum", 0.1), affine: try bool("affine", true))
+            case "relu": x = b.apply(.relu, x, name: "\(i)")
+            case "relu6": x = b.apply(.clip(0, 6), x, name: "\(i)")
+            case "sigmoid": x = b.apply(.sigmoid, x, name: "\(i)")
+            case "tanh": x = b.apply(.tanh, x, name: "\(i)")
+            case "softplus": x = b.apply(.softplus, x, name: "\(i)")
+            case "silu": x = b.apply(.silu, x, name: "\(i)")
+            case "gelu": x = b.apply(.gelu, x, name: "\(i)")
+            case "hardswish": x = b.apply(.hardSwish, x, name: "\(i)")
             case "leakyrelu":
                 let s = opts["negative_slope"] != nil ? try float("negative_slope", 0.01) : try float("slope", 0.01)
-                layer = .activation(.leakyRelu, slope: s)
+                x = b.apply(.leakyRelu(s), x, name: "\(i)")
             case "maxpool2d":
                 let k = try int("kernel")
-                layer = .maxPool(kernel: k, stride: try int("stride", k), padding: try int("padding", 0))
+                guard k > 0 else { throw fail("layer \(i) (maxpool2d): kernel must be positive") }
+                let st = try int("stride", k)
+                guard st > 0 else { throw fail("layer \(i) (maxpool2d): stride must be positive") }
+                x = b.pool(.max, x, kernel: k, stride: st, padding: try int("padding", 0), name: "\(i)")
             case "avgpool2d":
                 let k = try int("kernel")
-                layer = .avgPool(kernel: k, stride: try int("stride", k), padding: try int("padding", 0))
+                guard k > 0 else { throw fail("layer \(i) (avgpool2d): kernel must be positive") }
+                let st = try int("stride", k)
+                guard st > 0 else { throw fail("layer \(i) (avgpool2d): stride must be positive") }
+                x = b.pool(.average, x, kernel: k, stride: st, padding: try int("padding", 0), name: "\(i)")
             case "adaptiveavgpool2d":
                 let s = try int("size", 1)
-                layer = .adaptiveAvgPool(s, s)
-            case "flatten": layer = .flatten
-            case "dropout": layer = .dropout(try float("p", 0.5))
-            case "identity": layer = .activation(.identity, slope: 0)
+                guard s > 0 else { throw fail("layer \(i) (adaptiveavgpool2d): size must be positive") }
+                x = b.adaptiveAvgPool(x, s, s, name: "\(i)")
+            case "flatten": x = b.flatten(x, name: "\(i)")
+            case "dropout": _ = try float("p", 0.5); x = b.apply(.dropout, x, name: "\(i)")
+            case "identity": x = b.apply(.identity, x, name: "\(i)")
             default:
-                throw fail("layer \(i): unknown layer '\(kind)' (conv2d, linear, batchnorm2d, relu, leakyrelu, sigmoid, tanh, softplus, maxpool2d, avgpool2d, adaptiveavgpool2d, flatten, dropout, identity)")
+                throw fail("layer \(i): unknown layer '\(kind)' (conv2d, linear, batchnorm2d, relu, relu6, leakyrelu, sigmoid, tanh, softplus, silu, gelu, hardswish, maxpool2d, avgpool2d, adaptiveavgpool2d, flatten, dropout, identity)")
             }
             for k in opts.keys where !used.contains(k) && !(kind.lowercased() == "leakyrelu" && k == "negative_slope") && k != "note" && k != "index" {
                 throw fail("layer \(i) (\(kind)): unknown option '\(k)'")
             }
-            built.append(layer)
         }
         let name = (doc["name"] as? String) ?? URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
         do {
-            return try b.build(name: name, inputShape: input, classes: classes, body: .sequence(built))
-        } catch let ModelError.shapeMismatch(_, m) {
-            throw fail(m)
+            var m = try b.build(name: name, inputShape: input, classes: classes, output: x)
+            m.format = "model file"
+            return m
+        } catch let ModelError.shapeMismatch(layer, m) {
+            throw fail(layer == name ? m : "layer \(layer): \(m)")
         }
     }
 }

@@ -5,7 +5,8 @@ import Tensor
 /// The built-in architectures. Parameter names and layouts equal PyTorch `state_dict()` keys of the
 /// reference implementations, so exported weights load unchanged.
 public enum ModelZoo {
-    public static let names = ["lenet", "lenet4", "cnn7", "mlp", "resnet18", "resnet18-cifar"]
+    public static let names = ["lenet", "lenet4", "cnn7", "mlp", "resnet18", "resnet18-cifar",
+                               "resnet34", "resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0"]
     /// The largest square input side (the image decoder's limit) and class count a model is built for.
     public static let maximumSize = 16384
     public static let maximumClasses = 100_000
@@ -25,8 +26,16 @@ public enum ModelZoo {
         case "lenet4": return try lenet(convs: 4, classes: classes, size: size, channels: channels)
         case "cnn7": return try cnn7(classes: classes, size: size, channels: channels)
         case "mlp": return try mlp(classes: classes, size: size, channels: channels, hidden: hidden)
-        case "resnet18": return try resnet18(classes: classes, size: size, channels: channels, cifarStem: false)
-        case "resnet18-cifar": return try resnet18(classes: classes, size: size, channels: channels, cifarStem: true)
+        case "resnet18": return try Torchvision.resnet(.basic, [2, 2, 2, 2], name: name, classes: classes, size: size, channels: channels)
+        case "resnet18-cifar":
+            return try Torchvision.resnet(.basic, [2, 2, 2, 2], name: name, classes: classes, size: size, channels: channels, cifarStem: true)
+        case "resnet34": return try Torchvision.resnet(.basic, [3, 4, 6, 3], name: name, classes: classes, size: size, channels: channels)
+        case "resnet50": return try Torchvision.resnet(.bottleneck, [3, 4, 6, 3], name: name, classes: classes, size: size, channels: channels)
+        case "densenet121":
+            return try Torchvision.densenet(growth: 32, blocks: [6, 12, 24, 16], initFeatures: 64, bnSize: 4, name: name,
+                                            classes: classes, size: size, channels: channels)
+        case "mobilenet_v2": return try Torchvision.mobilenetV2(name: name, classes: classes, size: size, channels: channels)
+        case "efficientnet_b0": return try Torchvision.efficientnetB0(name: name, classes: classes, size: size, channels: channels)
         default: throw ModelError.unknownModel(name)
         }
     }
@@ -36,81 +45,38 @@ public enum ModelZoo {
     static func lenet(convs: Int, classes: Int, size: Int, channels: Int) throws -> Model {
         let b = ModelBuilder()
         let u = Initializer.uniform(-0.5, 0.5)
-        var layers: [Layer] = []
+        var x = b.input
         var side = size
         for i in 0..<convs {
             let stride = i < 2 ? 2 : 1
-            layers.append(b.conv("body.\(2 * i).", i == 0 ? channels : 12, 12, kernel: 5, stride: stride, padding: 2,
-                                 weightInit: u, biasInit: u))
-            layers.append(.activation(.sigmoid, slope: 0))
+            x = b.conv("body.\(2 * i).", x, i == 0 ? channels : 12, 12, kernel: 5, stride: stride, padding: 2, weightInit: u, biasInit: u)
+            x = b.apply(.sigmoid, x, name: "body.\(2 * i + 1)")
             side = (side + 4 - 5) / stride + 1
         }
-        let body = Layer.sequence([.sequence(layers), .flatten,
-                                   b.linear("fc.0.", 12 * side * side, classes, weightInit: u, biasInit: u)])
-        return try b.build(name: convs == 3 ? "lenet" : "lenet4", inputShape: [channels, size, size], classes: classes, body: body)
+        x = b.linear("fc.0.", b.flatten(x), 12 * side * side, classes, weightInit: u, biasInit: u)
+        return try b.build(name: convs == 3 ? "lenet" : "lenet4", inputShape: [channels, size, size], classes: classes, output: x)
     }
 
     /// CPL's "7-layer CNN": 6 x [Conv(16, k2, s1, p2) + Sigmoid] then Linear (each conv grows the side by 3).
     static func cnn7(classes: Int, size: Int, channels: Int) throws -> Model {
         let b = ModelBuilder()
         let u = Initializer.uniform(-0.5, 0.5)
-        var layers: [Layer] = []
+        var x = b.input
         for i in 0..<6 {
-            layers.append(b.conv("body.\(2 * i).", i == 0 ? channels : 16, 16, kernel: 2, stride: 1, padding: 2, weightInit: u, biasInit: u))
-            layers.append(.activation(.sigmoid, slope: 0))
+            x = b.conv("body.\(2 * i).", x, i == 0 ? channels : 16, 16, kernel: 2, stride: 1, padding: 2, weightInit: u, biasInit: u)
+            x = b.apply(.sigmoid, x, name: "body.\(2 * i + 1)")
         }
         let side = size + 18
-        let body = Layer.sequence([.sequence(layers), .flatten, b.linear("fc.0.", 16 * side * side, classes, weightInit: u, biasInit: u)])
-        return try b.build(name: "cnn7", inputShape: [channels, size, size], classes: classes, body: body)
+        x = b.linear("fc.0.", b.flatten(x), 16 * side * side, classes, weightInit: u, biasInit: u)
+        return try b.build(name: "cnn7", inputShape: [channels, size, size], classes: classes, output: x)
     }
 
     /// Flatten -> Linear(H) -> ReLU -> Linear(C); PyTorch default initialisation.
     static func mlp(classes: Int, size: Int, channels: Int, hidden: Int) throws -> Model {
         let b = ModelBuilder()
-        let body = Layer.sequence([.flatten, b.linear("fc1.", channels * size * size, hidden), .activation(.relu, slope: 0),
-                                   b.linear("fc2.", hidden, classes)])
-        return try b.build(name: "mlp", inputShape: [channels, size, size], classes: classes, body: body)
-    }
-
-    /// torchvision ResNet-18 (BasicBlocks [2,2,2,2]); `cifarStem` replaces the 7x7/2 conv and max-pool by a
-    /// 3x3/1 conv. Initialisation as torchvision: kaiming-normal (fan-out) convs, BN weight 1 / bias 0,
-    /// default Linear.
-    static func resnet18(classes: Int, size: Int, channels: Int, cifarStem: Bool) throws -> Model {
-        let b = ModelBuilder()
-        func kaiming(_ cout: Int, _ k: Int) -> Initializer { .normal(mean: 0, std: (2 / Float(cout * k * k)).squareRoot()) }
-        var layers: [Layer] = []
-        if cifarStem {
-            layers.append(b.conv("conv1.", channels, 64, kernel: 3, stride: 1, padding: 1, bias: false, weightInit: kaiming(64, 3)))
-        } else {
-            layers.append(b.conv("conv1.", channels, 64, kernel: 7, stride: 2, padding: 3, bias: false, weightInit: kaiming(64, 7)))
-        }
-        layers.append(b.batchNorm("bn1.", 64))
-        layers.append(.activation(.relu, slope: 0))
-        if !cifarStem { layers.append(.maxPool(kernel: 3, stride: 2, padding: 1)) }
-        var inplanes = 64
-        for (li, planes) in [64, 128, 256, 512].enumerated() {
-            for bi in 0..<2 {
-                let stride = (li > 0 && bi == 0) ? 2 : 1
-                let p = "layer\(li + 1).\(bi)."
-                let main: [Layer] = [
-                    b.conv(p + "conv1.", inplanes, planes, kernel: 3, stride: stride, padding: 1, bias: false, weightInit: kaiming(planes, 3)),
-                    b.batchNorm(p + "bn1.", planes), .activation(.relu, slope: 0),
-                    b.conv(p + "conv2.", planes, planes, kernel: 3, stride: 1, padding: 1, bias: false, weightInit: kaiming(planes, 3)),
-                    b.batchNorm(p + "bn2.", planes),
-                ]
-                var shortcut: [Layer] = []
-                if stride != 1 || inplanes != planes {
-                    shortcut = [b.conv(p + "downsample.0.", inplanes, planes, kernel: 1, stride: stride, bias: false, weightInit: kaiming(planes, 1)),
-                                b.batchNorm(p + "downsample.1.", planes)]
-                }
-                layers.append(.residual(main: main, shortcut: shortcut))
-                inplanes = planes
-            }
-        }
-        layers.append(.adaptiveAvgPool(1, 1))
-        layers.append(.flatten)
-        layers.append(b.linear("fc.", 512, classes))
-        return try b.build(name: cifarStem ? "resnet18-cifar" : "resnet18", inputShape: [channels, size, size], classes: classes, body: .sequence(layers))
+        var x = b.linear("fc1.", b.flatten(b.input), channels * size * size, hidden)
+        x = b.linear("fc2.", b.apply(.relu, x), hidden, classes)
+        return try b.build(name: "mlp", inputShape: [channels, size, size], classes: classes, output: x)
     }
 }
 
@@ -123,6 +89,7 @@ extension Model {
             case let .uniform(lo, hi): return Tensor.uniform(s.shape, low: lo, high: hi, using: &rng)
             case let .normal(m, sd): return Tensor.randn(s.shape, using: &rng) * sd + m
             case let .constant(c): return Tensor(shape: s.shape, repeating: c)
+            case let .values(v): return Tensor(shape: s.shape, data: v)
             }
         }
         return ModelState(parameters: parameters.map(make), buffers: buffers.map(make))

@@ -48,8 +48,8 @@ final class ModelTests: XCTestCase {
             do { _ = try ModelFile.parse(yaml, source: "site.yaml"); return "no error" } catch { return "\(error)" }
         }
         let head = "input: [3, 32, 32]\nclasses: 6\nlayers:\n"
-        XCTAssertTrue(error(head + "  - conv2d: {in: 1, out: 4, kernel: 3}\n  - flatten\n  - linear: {in: 3600, out: 6}\n").contains("0.weight: conv2d expects 1 input channels, gets 3"))
-        XCTAssertTrue(error(head + "  - conv2d: {in: 3, out: 4, kernel: 3}\n  - flatten\n  - linear: {in: 100, out: 6}\n").contains("2.weight: linear expects 100 input features, gets 3600"))
+        XCTAssertTrue(error(head + "  - conv2d: {in: 1, out: 4, kernel: 3}\n  - flatten\n  - linear: {in: 3600, out: 6}\n").contains("layer 0: conv2d expects 1 input channels, gets 3"))
+        XCTAssertTrue(error(head + "  - conv2d: {in: 3, out: 4, kernel: 3}\n  - flatten\n  - linear: {in: 100, out: 6}\n").contains("layer 2: linear expects 100 input features, gets 3600"))
         XCTAssertTrue(error(head + "  - transformer\n").contains("layer 0: unknown layer 'transformer'"))
         XCTAssertTrue(error(head + "  - conv2d: {in: 3, out: 4, kernel: 3, strid: 2}\n").contains("unknown option 'strid'"))
         XCTAssertTrue(error(head + "  - flatten\n  - linear: {in: 3072, out: 5}\n").contains("expected [6] class scores"))

@@ -124,17 +124,28 @@ func col2imKernel(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>,
     }
 }
 
-/// 2-D convolution (cross-correlation, as PyTorch): x [N,C,H,W], weight [O,C,kh,kw], bias [O].
+/// 2-D convolution (cross-correlation, as PyTorch): x [N,C,H,W], weight [O,C/groups,kh,kw], bias [O].
 /// Computed as weight x im2col(x), so its backward passes are matmuls and col2im, all differentiable.
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1) -> Tensor {
+/// With `groups` > 1 (depthwise when groups = C) the columns and the weight split into `groups` blocks and
+/// one batched matmul multiplies each block pair: output channels [g*O/G, (g+1)*O/G) see input channels
+/// [g*C/G, (g+1)*C/G), as PyTorch's `groups`.
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
+                   groups: Int = 1) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4, "conv2d needs NCHW input and OCkk weight, got \(x.shape), \(weight.shape)")
-    precondition(x.shape[1] == weight.shape[1], "conv2d: input has \(x.shape[1]) channels, weight expects \(weight.shape[1])")
+    precondition(groups >= 1 && x.shape[1] % groups == 0 && weight.shape[0] % groups == 0, "conv2d: \(groups) groups do not divide \(x.shape), \(weight.shape)")
+    precondition(x.shape[1] == weight.shape[1] * groups, "conv2d: input has \(x.shape[1]) channels, weight expects \(weight.shape[1] * groups)")
     let g = Conv2dGeometry(kh: weight.shape[2], kw: weight.shape[3], stride: stride, padding: padding, dilation: dilation)
     let (n, o) = (x.shape[0], weight.shape[0])
     let (ho, wo) = g.outputSize(x.shape[2], x.shape[3])
     let cols = x.im2col(g)
-    let w2 = weight.reshaped([o, weight.count / o])
-    var y = matmul(w2, cols)                                  // [O, N*Ho*Wo]
+    var y: Tensor
+    if groups == 1 {
+        y = matmul(weight.reshaped([o, weight.count / o]), cols)                      // [O, N*Ho*Wo]
+    } else {
+        let rows = weight.count / o                                                     // C/G * kh * kw
+        y = matmul(weight.reshaped([groups, o / groups, rows]), cols.reshaped([groups, rows, n * ho * wo]))
+            .reshaped([o, n * ho * wo])
+    }
     y = n == 1 ? y.reshaped([1, o, ho, wo]) : y.reshaped([o, n, ho, wo]).permuted([1, 0, 2, 3])
     if let b = bias { y = y.addingChannelBias(b) }
     return y

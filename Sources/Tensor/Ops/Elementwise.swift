@@ -128,6 +128,12 @@ extension Tensor {
             return [g * self.pow(p - 1) * p]
         }
     }
+    /// The error function; d/dx erf(x) = 2/sqrt(pi) exp(-x^2), written with differentiable ops.
+    public func erf() -> Tensor {
+        unaryMap(self) { Foundation.erf($0) }.recording("erf", [self]) { g, _, _ in
+            [g * (self * self * -1).exp() * Float(2 / Double.pi.squareRoot())]
+        }
+    }
     public func abs() -> Tensor {
         unaryMap(self) { Swift.abs($0) }.recording("abs", [self]) { g, _, _ in [g * self.sign()] }
     }
