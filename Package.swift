@@ -77,9 +77,11 @@ let package = Package(
 
         // Seeded input mutations for the fuzz tests (test-only; no product depends on it).
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        // Finite-difference checks of first and second derivatives (test-only).
+        .target(name: "NumericsSupport", dependencies: ["Tensor"], path: "Tests/NumericsSupport", swiftSettings: fastMath),
         .testTarget(name: "SafeIOTests", dependencies: ["SafeIO"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: fastMath),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Imaging", "FuzzSupport"], swiftSettings: fastMath),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "NumericsSupport"], swiftSettings: fastMath),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Imaging", "FuzzSupport", "NumericsSupport"], exclude: ["Fixtures"], swiftSettings: fastMath),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "FuzzSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FederatedTests", dependencies: ["Federated", "FuzzSupport"], exclude: ["Fixtures"]),

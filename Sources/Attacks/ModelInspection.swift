@@ -8,6 +8,8 @@ public struct ModelInspection: Encodable, Sendable {
     public struct Applicability: Encodable, Sendable { public let attack: String; public let applies: Bool; public let why: String? }
 
     public let model: String
+    /// Where the architecture came from: zoo, model file, or the ONNX opset and batch of the export.
+    public let format: String
     /// C, H, W of one image, in pixels (before any normalisation).
     public let input: [Int]
     public let normalization: InputNormalization?
@@ -41,7 +43,7 @@ public struct ModelInspection: Encodable, Sendable {
             let why = m.inapplicability(model: model, batchSize: batch)
             return Applicability(attack: m.key, applies: why == nil, why: why)
         }
-        return ModelInspection(model: model.name, input: model.inputShape, normalization: model.inputNormalization, classes: model.classes,
+        return ModelInspection(model: model.name, format: model.format, input: model.inputShape, normalization: model.inputNormalization, classes: model.classes,
                                parameters: shapes(model.parameters), buffers: shapes(model.buffers), parameterCount: model.parameterCount,
                                ops: model.opCounts, batch: batch, forwardGFLOP: forward, attackIterationGFLOP: 5 * forward,
                                memoryEstimateBytes: model.memoryEstimate(batch: batch), measuredIterationMs: ms, attacks: attacks)

@@ -27,7 +27,7 @@ struct InspectCommand: ParsableCommand {
         let loaded = try model.load(batch: batch)
         let i = try input { try ModelInspection.inspect(loaded.model, state: loaded.state, bn: model.bn, batch: batch, measure: !noTiming) }
         if json { try printJSON(i); return }
-        print("Model \(i.model): input \(i.input.map(String.init).joined(separator: "x")) pixels"
+        print("Model \(i.model) (\(i.format)): input \(i.input.map(String.init).joined(separator: "x")) pixels"
               + (i.normalization.map { ", normalised \($0.inWords)" } ?? ", not normalised") + ", \(i.classes) classes")
         print("Parameters: \(i.parameterCount) values in \(i.parameters.count) tensors; buffers: \(i.buffers.count) tensors")
         print(textTable(header: ["Name", "Shape", "Values"], rows: i.parameters.map { [$0.name, $0.shape.map(String.init).joined(separator: "x"), String($0.values)] }

@@ -8,12 +8,13 @@ extension BNMode: ExpressibleByArgument {}
 
 /// Which model, with which weights: shared by every command that builds a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Zoo model: \(ModelZoo.names.joined(separator: ", ")).") var model: String?
-    @Option(help: "A site's own nn.Sequential model file (YAML); see audits/models/site-cnn.yaml.") var modelFile: String?
+    @Option(help: "Zoo model (\(ModelZoo.names.joined(separator: ", "))) or a model file: the site's ONNX export (.onnx) or an nn.Sequential YAML.") var model: String?
+    @Option(help: "A site's own model file: an ONNX export (.onnx) or an nn.Sequential YAML (see audits/models/site-cnn.yaml).") var modelFile: String?
     @Option(help: "Weights: safetensors, or a PyTorch checkpoint as torch.save wrote it (.pt, .pth, .pth.tar; read without running any code). Default: seeded initialisation.") var weights: String?
     @Option(help: "The state dict's key inside a training checkpoint (default: state_dict, model_state_dict or model).") var weightsKey: String?
     @Option(help: "Number of classes (zoo models).") var classes: Int = 6
-    @Option(help: "Square input size in pixels (zoo models).") var size: Int = 32
+    @Option(help: "Square input size in pixels (zoo models; a shortcut for --input 3xSIZExSIZE).") var size: Int = 32
+    @Option(name: .customLong("input"), help: ArgumentHelp("The model's input, channels x height x width (1 or 3 channels; zoo models are square). A model file fixes its own input: if given, it must agree.", valueName: "CxHxW")) var inputSpec: String?
     @Option(help: "Seed of the initialisation and of every random draw.") var seed: UInt64 = 1234
     @Option(help: "Batch-norm mode: train (batch statistics) or eval (running statistics).") var bn: BNMode = .train
     @Option(help: "The site's input normalisation, inside the model: imagenet (torchvision's mean/std), or give --mean and --std.") var normalize: String?
@@ -43,11 +44,35 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
+    /// The model file the options name: --model-file, or --model given a path instead of a zoo name.
+    var file: String? {
+        if let f = modelFile { return f }
+        if let m = model, !ModelZoo.names.contains(m) && (m.contains("/") || [".onnx", ".yaml", ".yml"].contains { m.lowercased().hasSuffix($0) }) { return m }
+        return nil
+    }
+
+    /// --input as (channels, height, width), nil when not given.
+    func inputShape() throws -> [Int]? {
+        guard let i = inputSpec else { return nil }
+        let parts = i.lowercased().split(separator: "x").map { Int($0) }
+        guard parts.count == 3, let c = parts[0], let h = parts[1], let w = parts[2] else {
+            throw ValidationError("--input takes CxHxW, e.g. 3x224x224 or 1x256x256, got '\(i)'")
+        }
+        guard c == 1 || c == 3 else { throw ValidationError("--input: medpfl reads 1-channel (gray) or 3-channel (RGB) images, got \(c) channels") }
+        guard (4...ModelZoo.maximumSize).contains(h), (4...ModelZoo.maximumSize).contains(w) else {
+            throw ValidationError("--input: height and width must be between 4 and \(ModelZoo.maximumSize) pixels, got \(h)x\(w)")
+        }
+        return [c, h, w]
+    }
+
     func validate() throws {
-        if model == nil && modelFile == nil { throw ValidationError("give --model NAME or --model-file FILE") }
+        if model == nil && modelFile == nil { throw ValidationError("give --model NAME (or a model file) or --model-file FILE") }
         if model != nil && modelFile != nil { throw ValidationError("give either --model or --model-file, not both") }
         if weightsKey != nil && weights == nil { throw ValidationError("--weights-key names the state dict inside --weights: give --weights too") }
         _ = try normalization()
+        if let shape = try inputShape(), file == nil, shape[1] != shape[2] {
+            throw ValidationError("--input \(inputSpec!): zoo models take square inputs (height = width)")
+        }
         guard (2...ModelZoo.maximumClasses).contains(classes) else {
             throw ValidationError("--classes must be between 2 and \(ModelZoo.maximumClasses), got \(classes)")
         }
@@ -61,11 +86,15 @@ struct ModelOptions: ParsableArguments {
     func load(batch: Int) throws -> (model: Model, state: ModelState) {
         try input {
             var m: Model
-            if let f = modelFile {
+            let shape = try inputShape()
+            if let f = file {
                 guard FileManager.default.fileExists(atPath: f) else { throw InputError("model file \(f) does not exist") }
                 m = try ModelFile.load(f)
+                if let s = shape, s != m.inputShape {
+                    throw InputError("--input \(inputSpec!) differs from the model file's input \(m.inputShape.map(String.init).joined(separator: "x"))")
+                }
             } else {
-                m = try ModelZoo.make(model!, classes: classes, size: size)
+                m = try ModelZoo.make(model!, classes: classes, size: shape?[1] ?? size, channels: shape?[0] ?? 3)
             }
             if let n = try normalization() { m = try m.normalizingInput(n) }
             try m.requireFits(batch: batch, bn: bn)
@@ -93,7 +122,8 @@ struct ImageOptions: ParsableArguments {
             return (b.x, labels, (0..<labels.count).map { "\(t)[\($0)]" })
         }
         guard !imagePaths.isEmpty else { throw InputError("give at least one --image (or --tensor)") }
-        let b = try Self.load(paths: imagePaths, labels: labels, size: shape[1], classes: classes)
+        guard shape[1] == shape[2] else { throw InputError("the model takes \(shape[1])x\(shape[2]) images; --image is resized to squares: give --tensor") }
+        let b = try Self.load(paths: imagePaths, labels: labels, size: shape[1], channels: shape[0], classes: classes)
         return (b.x, b.labels, imagePaths)
     }
 
@@ -122,14 +152,21 @@ struct ImageOptions: ParsableArguments {
         return (t.tensor, labels)
     }
 
-    static func load(paths: [String], labels: [Int], size: Int, classes: Int) throws -> (x: Tensor, labels: [Int]) {
+    /// Images resized to `size` squares; a 1-channel model gets their ITU-R 601-2 luma (PIL's convert('L'),
+    /// taken after resizing), a 3-channel one RGB (gray sources replicated).
+    static func load(paths: [String], labels: [Int], size: Int, channels: Int = 3, classes: Int) throws -> (x: Tensor, labels: [Int]) {
         guard labels.count == paths.count else {
             throw InputError("\(paths.count) --image but \(labels.count) --label: give one label per image")
         }
         for l in labels where l < 0 || l >= classes { throw InputError("label \(l) is outside 0..<\(classes)") }
         let imgs = try input { try paths.map { try RGBImage(path: $0).fitted(size: size) } }
+        guard channels == 1 || channels == 3 else { throw InputError("the model takes \(channels)-channel input; --image gives 1 (gray) or 3 (RGB): give --tensor") }
         var data: [Float] = []
-        for im in imgs { data += im.pixels }
-        return (Tensor(shape: [imgs.count, 3, size, size], data: data), labels)
+        for im in imgs {
+            if channels == 3 { data += im.pixels; continue }
+            let n = size * size, p = im.pixels
+            data += (0..<n).map { 0.299 * p[$0] + 0.587 * p[n + $0] + 0.114 * p[2 * n + $0] }
+        }
+        return (Tensor(shape: [imgs.count, channels, size, size], data: data), labels)
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 import Tensor
+import NumericsSupport
 
 /// First- and second-order finite-difference checks of every differentiable op.
 final class OpGradientTests: XCTestCase {
@@ -81,6 +82,25 @@ final class OpGradientTests: XCTestCase {
         gc.check([x, w]) { conv2d($0[0], weight: $0[1], stride: 2, padding: 2).pow(2) }
         gc.check([x, w]) { conv2d($0[0], weight: $0[1], stride: 1, padding: 0, dilation: 2).pow(2) }
         gc.check([r([1, 2, 4, 4]), r([2, 2, 1, 1])]) { conv2d($0[0], weight: $0[1], stride: 2).pow(2) }
+    }
+
+    /// Grouped and depthwise convolution (MobileNet, EfficientNet): derivatives to second order, and each
+    /// group equal to an ordinary convolution of its own channels.
+    func testGroupedConvolution() {
+        let x = r([2, 4, 5, 5]), w = r([6, 2, 3, 3]), b = r([6])
+        gc.check([x, w, b]) { conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1, groups: 2).sigmoid() }
+        gc.check([x, r([4, 1, 3, 3])]) { conv2d($0[0], weight: $0[1], stride: 2, padding: 1, groups: 4).pow(2) }
+        let y = conv2d(x, weight: w, padding: 1, groups: 2)
+        for g in 0..<2 {
+            let part = conv2d(x.slice(axis: 1, 2 * g ..< 2 * g + 2), weight: w.slice(axis: 0, 3 * g ..< 3 * g + 3), padding: 1)
+            let ours = y.slice(axis: 1, 3 * g ..< 3 * g + 3).scalars
+            for (a, e) in zip(ours, part.scalars) { XCTAssertEqual(a, e, accuracy: 1e-5) }
+        }
+    }
+
+    func testErf() {
+        gc.check([r([3, 4])]) { $0[0].erf() }
+        for (a, e) in zip(Tensor(shape: [3], data: [0, 1, -2]).erf().scalars, [Float(0), 0.8427008, -0.9953223]) { XCTAssertEqual(a, e, accuracy: 1e-6) }
     }
 
     func testIm2colAndCol2imAreAdjoint() {

@@ -44,6 +44,7 @@ public struct GraphShapeError: Error, CustomStringConvertible {
 public struct GraphContext {
     public var buffers: [Tensor]
     public let bn: BNMode
+    public init(buffers: [Tensor], bn: BNMode) { self.buffers = buffers; self.bn = bn }
 }
 
 public struct GraphNode: Sendable {

@@ -8,10 +8,11 @@ import Tensor
 public enum Torchvision {
     public enum Block: Sendable { case basic, bottleneck }
 
-    /// torchvision's models downsample 32 times; smaller inputs leave no pixel for the last stage.
+    /// torchvision's models halve their input up to 5 times (a factor 32); smaller inputs leave no pixel for the last stage.
     static func requireSize(_ name: String, _ size: Int, _ minimum: Int = 32) throws {
         guard size >= minimum else {
-            throw ModelError.shapeMismatch(layer: name, message: "input \(size)x\(size) is too small: \(name) halves its input 5 times "
+            let halvings = Int(log2(Double(minimum)).rounded())
+            throw ModelError.shapeMismatch(layer: name, message: "input \(size)x\(size) is too small: \(name) halves its input \(halvings) times "
                                            + "and needs at least \(minimum)x\(minimum) pixels (torchvision's models are made for 224)")
         }
     }
@@ -75,7 +76,7 @@ public enum Torchvision {
     /// transitions (BN, ReLU, 1x1 conv halving the channels, avg-pool 2/2); norm5, ReLU, average pool, classifier.
     public static func densenet(growth: Int, blocks: [Int], initFeatures: Int, bnSize: Int, name: String, classes: Int,
                                 size: Int, channels: Int = 3) throws -> Model {
-        try requireSize(name, size, 8 << blocks.count)
+        try requireSize(name, size, 4 << (blocks.count - 1))
         let b = ModelBuilder()
         var x = b.conv("features.conv0.", b.input, channels, initFeatures, kernel: 7, stride: 2, padding: 3, bias: false,
                        weightInit: kaimingFanIn(channels, 7))

@@ -7,22 +7,23 @@ import Tensor
 /// a rounding error ~ulp(f)/h. With h = 1e-2 on O(1) inputs both are ~1e-4 relative, so a tolerance of
 /// 2e-3 (relative to the derivative's scale) separates rounding from a wrong rule, which is off by O(1).
 /// Each output is reduced to a scalar with fixed random weights so every output element is tested.
-struct GradCheck {
-    var rng = SeededGenerator(seed: 42)
-    var h: Float = 1e-2
-    var tolerance: Float = 2e-3
+public struct GradCheck {
+    public var rng = SeededGenerator(seed: 42)
+    public var h: Float = 1e-2
+    public var tolerance: Float = 2e-3
+    public init() {}
 
-    mutating func randomLike(_ t: Tensor) -> Tensor { Tensor.randn(t.shape, using: &rng) }
+    public mutating func randomLike(_ t: Tensor) -> Tensor { Tensor.randn(t.shape, using: &rng) }
 
     /// f's output reduced with weights w: a scalar graph value.
-    func scalarized(_ out: Tensor, _ w: Tensor) -> Tensor { (out * w).sum() }
+    public func scalarized(_ out: Tensor, _ w: Tensor) -> Tensor { (out * w).sum() }
 
     /// Checks first derivatives element by element and second derivatives (Hessian-vector products)
     /// along random directions. `linear: true` declares f linear in its inputs (its gradient does not depend
     /// on them, so the Hessian is zero and double backward has nothing to differentiate): then the check is
     /// that the finite-difference Hessian is zero too. An f not declared linear whose gradient comes out
     /// constant fails: a backward rule that drops its dependence on the input must not pass as "linear".
-    mutating func check(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+    public mutating func check(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
                         secondOrder: Bool = true, linear: Bool = false, _ f: ([Tensor]) -> Tensor) {
         let xs = inputs.map { $0.detached(requiresGrad: true) }
         let w = randomLike(f(xs))
