@@ -90,3 +90,38 @@ final class FuzzTests: XCTestCase {
         XCTAssertGreaterThan(read, 10, "mutated tensor bytes still read")
     }
 }
+
+/// ONNX files: every truncation and seeded byte mutation of real exports is imported or refused with a
+/// ModelError, and an imported one runs a forward pass; never a crash or a trap.
+final class OnnxFuzzTests: XCTestCase {
+    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/golden/graphs").standardized
+
+    func attempt(_ bytes: [UInt8], _ label: String) -> Bool {
+        do {
+            let m = try OnnxFile.decode(Data(bytes), source: label)
+            try m.requireFits(batch: 1, bn: .eval)
+            let y = m.forward(Tensor.zeros([1] + m.inputShape), state: m.initialState(seed: 1), bn: .eval)
+            XCTAssertEqual(y.shape, [1, m.classes], label)
+            return true
+        } catch is ModelError {
+            return false
+        } catch {
+            XCTFail("\(label): not a ModelError: \(error)")
+            return false
+        }
+    }
+
+    func testTruncatedAndMutatedExportsImportOrRefuse() throws {
+        for name in ["densenet-mini", "vit-mini"] {
+            let valid = try [UInt8](Data(contentsOf: Self.golden.appendingPathComponent("\(name)/model.onnx")))
+            XCTAssertTrue(attempt(valid, name))
+            var refused = 0
+            for cut in stride(from: 0, to: valid.count, by: max(1, valid.count / Mutator.iterations(60))) {
+                if !attempt(Array(valid.prefix(cut)), "\(name) cut at \(cut)") { refused += 1 }
+            }
+            XCTAssertGreaterThan(refused, 0)
+            var m = Mutator(seed: 77)
+            for i in 0..<Mutator.iterations(150) { _ = attempt(m.bytes(valid), "\(name) mutation \(i)") }
+        }
+    }
+}

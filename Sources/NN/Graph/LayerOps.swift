@@ -13,7 +13,10 @@ public struct Conv2dOp: GraphOp {
     public func outputShape(_ s: [[Int]]) throws(GraphShapeError) -> [Int] {
         let x = s[0], w = s[1]
         guard x.count == 4 else { throw GraphShapeError("needs an N x C x H x W input") }
-        guard w.count == 4, w[0] % groups == 0 else { throw GraphShapeError("weight \(w) does not fit \(groups) groups") }
+        guard stride > 0, dilation > 0, padding >= 0, groups >= 1 else {
+            throw GraphShapeError("needs stride, dilation and groups >= 1 and padding >= 0 (got \(stride), \(dilation), \(groups), \(padding))")
+        }
+        guard w.count == 4, w[0] > 0, w[2] > 0, w[3] > 0, w[0] % groups == 0 else { throw GraphShapeError("weight \(w) does not fit \(groups) groups") }
         guard x[1] == w[1] * groups else { throw GraphShapeError("expects \(w[1] * groups) input channels, gets \(x[1])") }
         if s.count > 2 { guard s[2] == [w[0]] else { throw GraphShapeError("bias \(s[2]) for \(w[0]) output channels") } }
         let g = Conv2dGeometry(kh: w[2], kw: w[3], stride: stride, padding: padding, dilation: dilation)

@@ -10,7 +10,7 @@ public struct ReshapeOp: GraphOp {
     public init(_ shape: [Int], label: String = "reshape") { self.shape = shape; self.label = label }
     public var kind: String { label }
     public func outputShape(_ s: [[Int]]) throws(GraphShapeError) -> [Int] {
-        guard shape.reduce(1, *) == s[0].reduce(1, *) else { throw GraphShapeError("cannot reshape \(s[0]) to \(shape)") }
+        guard shape.allSatisfy({ $0 >= 0 }), let n = checkedCount(shape), n == checkedCount(s[0]) else { throw GraphShapeError("cannot reshape \(s[0]) to \(shape)") }
         return shape
     }
     public func run(_ i: [Tensor], _ c: inout GraphContext) -> Tensor { i[0].reshaped(shape) }
@@ -108,7 +108,7 @@ public struct ExpandOp: GraphOp {
     public init(_ shape: [Int]) { self.shape = shape }
     public var kind: String { "expand" }
     public func outputShape(_ s: [[Int]]) throws(GraphShapeError) -> [Int] {
-        guard let out = broadcastShape(s[0], shape) else { throw GraphShapeError("cannot expand \(s[0]) to \(shape)") }
+        guard shape.allSatisfy({ $0 >= 0 }), let out = broadcastShape(s[0], shape), checkedCount(out) != nil else { throw GraphShapeError("cannot expand \(s[0]) to \(shape)") }
         return out
     }
     public func run(_ i: [Tensor], _ c: inout GraphContext) -> Tensor { i[0].expand(to: broadcastShape(i[0].shape, shape)!) }
@@ -122,7 +122,9 @@ public struct PadOp: GraphOp {
     public init(_ pads: [(Int, Int)], value: Float = 0) { self.pads = pads; self.value = value }
     public var kind: String { "pad" }
     public func outputShape(_ s: [[Int]]) throws(GraphShapeError) -> [Int] {
-        guard pads.count == s[0].count else { throw GraphShapeError("\(pads.count) pads for a rank-\(s[0].count) input") }
+        guard pads.count == s[0].count, pads.allSatisfy({ $0.0 >= 0 && $0.1 >= 0 && $0.0 < 1 << 20 && $0.1 < 1 << 20 }) else {
+            throw GraphShapeError("pads \(pads) for a rank-\(s[0].count) input (each between 0 and 2^20)")
+        }
         return zip(s[0], pads).map { $0 + $1.0 + $1.1 }
     }
     public func run(_ i: [Tensor], _ c: inout GraphContext) -> Tensor { i[0].padded(pads, value: value) }
@@ -139,6 +141,7 @@ public struct Pool2dOp: GraphOp {
     public var kind: String { pool.rawValue }
     public func outputShape(_ s: [[Int]]) throws(GraphShapeError) -> [Int] {
         guard s[0].count == 4 else { throw GraphShapeError("needs an N x C x H x W input") }
+        guard kernel > 0, stride > 0, padding >= 0 else { throw GraphShapeError("needs kernel and stride >= 1 and padding >= 0") }
         guard padding * 2 <= kernel else { throw GraphShapeError("padding \(padding) is more than half the kernel \(kernel)") }
         let (h, w) = Conv2dGeometry(kernel: kernel, stride: stride, padding: padding).outputSize(s[0][2], s[0][3])
         guard h > 0 && w > 0 else { throw GraphShapeError("window \(kernel)x\(kernel) does not fit a \(s[0][2])x\(s[0][3]) input") }
@@ -159,9 +162,21 @@ public struct AdaptiveAvgPoolOp: GraphOp {
     public init(_ h: Int, _ w: Int) { height = h; width = w }
     public var kind: String { "adaptiveAvgPool" }
     public func outputShape(_ s: [[Int]]) throws(GraphShapeError) -> [Int] {
-        guard s[0].count == 4 else { throw GraphShapeError("needs an N x C x H x W input") }
+        guard s[0].count == 4, height > 0, width > 0 else { throw GraphShapeError("needs an N x C x H x W input and an output size >= 1") }
         return [s[0][0], s[0][1], height, width]
     }
     public func run(_ i: [Tensor], _ c: inout GraphContext) -> Tensor { i[0].adaptiveAvgPool2d(height, width) }
     public func flops(_ s: [[Int]], _ out: [Int]) -> Double { Double(s[0].reduce(1, *)) }
+}
+
+/// The number of values of `shape`, nil when it overflows or exceeds 2^40 (beyond any machine).
+func checkedCount(_ shape: [Int]) -> Int? {
+    var n = 1
+    for d in shape {
+        guard d >= 0 else { return nil }
+        let (m, o) = n.multipliedReportingOverflow(by: d)
+        guard !o, m <= 1 << 40 else { return nil }
+        n = m
+    }
+    return n
 }

@@ -5,6 +5,9 @@ import Tensor
 // (Shape, Gather, Slice, Cast, Mod, Equal, Where, ConstantOfShape, Concat, Unsqueeze, Reshape, +-*/, Sqrt).
 
 extension Folded {
+    /// The most values a folded (load-time) op makes: shape arithmetic is small.
+    static let limit = 1 << 24
+
     init(ints: [Int], shape: [Int]? = nil, derived: Bool = false) {
         self.init(shape: shape ?? [ints.count], values: ints.map(Double.init), isInt: true, derived: derived)
     }
@@ -32,7 +35,9 @@ extension Folded {
 
     /// Elementwise `f` with NumPy broadcasting; integer when both sides are.
     static func combine(_ a: Folded, _ b: Folded, _ f: (Double, Double) -> Double) throws(GraphShapeError) -> Folded {
-        guard let shape = broadcastShape(a.shape, b.shape) else { throw GraphShapeError("shapes \(a.shape) and \(b.shape) do not broadcast") }
+        guard let shape = broadcastShape(a.shape, b.shape), let n = checkedCount(shape), n <= Folded.limit else {
+            throw GraphShapeError("shapes \(a.shape) and \(b.shape) do not broadcast (or make more than \(Folded.limit) constants)")
+        }
         let ia = broadcastIndex(a.shape, to: shape), ib = broadcastIndex(b.shape, to: shape)
         let isInt = a.isInt && b.isInt
         let v = zip(ia, ib).map { (i, j) -> Double in
@@ -51,15 +56,15 @@ extension Folded {
             guard i < input.count else { throw GraphShapeError("target \(target) copies dim \(i) of a rank-\(input.count) input") }
             out[i] = input[i]
         }
-        let n = input.reduce(1, *)
+        guard let n = checkedCount(input) else { throw GraphShapeError("input \(input) is too large") }
         let unknown = out.indices.filter { out[$0] == -1 }
         guard unknown.count <= 1, out.allSatisfy({ $0 >= -1 }) else { throw GraphShapeError("bad target shape \(target)") }
         if let k = unknown.first {
-            let rest = out.enumerated().filter { $0.offset != k }.reduce(1) { $0 * $1.element }
+            guard let rest = checkedCount(out.enumerated().filter { $0.offset != k }.map(\.element)) else { throw GraphShapeError("bad target shape \(target)") }
             guard rest > 0, n % rest == 0 else { throw GraphShapeError("cannot reshape \(input) to \(target)") }
             out[k] = n / rest
         }
-        guard out.reduce(1, *) == n else { throw GraphShapeError("cannot reshape \(input) to \(target)") }
+        guard checkedCount(out) == n else { throw GraphShapeError("cannot reshape \(input) to \(target)") }
         return out
     }
 

@@ -248,8 +248,9 @@ enum OnnxOps {
 
     static func expand(_ n: OnnxNode, _ l: inout OnnxLowering) throws -> [OnnxValue] {
         let x = try n.value(0), t = try n.known(1, "shape")
-        guard let out = broadcastShape(x.shape, t.ints) else { throw GraphShapeError("cannot expand \(x.shape) to \(t.ints)") }
+        guard t.ints.allSatisfy({ $0 >= 0 }), let out = broadcastShape(x.shape, t.ints), let count = checkedCount(out) else { throw GraphShapeError("cannot expand \(x.shape) to \(t.ints)") }
         if case .known(let k) = x {
+            guard count <= Folded.limit else { throw GraphShapeError("expands a constant to \(out), too large") }
             let idx = Folded.broadcastIndex(k.shape, to: out)
             return [.known(Folded(shape: out, values: idx.map { k.values[$0] }, isInt: k.isInt, derived: k.derived || t.derived))]
         }
@@ -307,7 +308,7 @@ enum OnnxOps {
 
     static func whereOp(_ n: OnnxNode, _ l: inout OnnxLowering) throws -> [OnnxValue] {
         let c = try n.known(0, "condition"), a = try n.known(1, "true branch"), b = try n.known(2, "false branch")
-        guard let ab = broadcastShape(a.shape, b.shape), let shape = broadcastShape(c.shape, ab) else {
+        guard let ab = broadcastShape(a.shape, b.shape), let shape = broadcastShape(c.shape, ab), let n = checkedCount(shape), n <= Folded.limit else {
             throw GraphShapeError("shapes \(c.shape), \(a.shape), \(b.shape) do not broadcast")
         }
         let ic = Folded.broadcastIndex(c.shape, to: shape), ia = Folded.broadcastIndex(a.shape, to: shape), ib = Folded.broadcastIndex(b.shape, to: shape)
@@ -318,7 +319,7 @@ enum OnnxOps {
     static func constantOfShape(_ n: OnnxNode, _ l: inout OnnxLowering) throws -> [OnnxValue] {
         let s = try n.known(0, "shape")
         let shape = s.ints
-        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) < 1 << 24 else { throw GraphShapeError("bad shape \(shape)") }
+        guard let count = checkedCount(shape), count <= Folded.limit else { throw GraphShapeError("bad shape \(shape)") }
         var fill = Folded(shape: [], values: [0], isInt: false)
         if let a = n.attribute("value") { fill = try OnnxTensor(a.t, source: n.source).folded }
         return [.known(Folded(shape: shape, values: [Double](repeating: fill.values.first ?? 0, count: shape.reduce(1, *)), isInt: fill.isInt, derived: s.derived))]
