@@ -8,6 +8,8 @@ import Tensor
 public struct DoubleBackwardTiming: Codable, Sendable {
     public let model: String
     public let batch: Int
+    /// Input side in pixels.
+    public var size: Int? = nil
     public let reps: Int
     public let medianMs: Double
     public let minMs: Double
@@ -19,7 +21,9 @@ public enum Benchmark {
                                       reps: Int, warmup: Int, seed: UInt64 = 1234) throws -> DoubleBackwardTiming {
         let model = try ModelZoo.make(name, classes: classes, size: size)
         try model.requireFits(batch: batch, bn: .train)
-        return try doubleBackward(model: model, state: model.initialState(seed: seed), bn: .train, batch: batch, reps: reps, warmup: warmup, seed: seed)
+        var t = try doubleBackward(model: model, state: model.initialState(seed: seed), bn: .train, batch: batch, reps: reps, warmup: warmup, seed: seed)
+        t.size = size
+        return t
     }
 
     /// The same timing for any model and weights (`medpfl inspect`).

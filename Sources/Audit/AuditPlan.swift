@@ -44,6 +44,24 @@ public struct ResolvedConfig: Codable, Sendable, Equatable {
     public var samples: [SampleBatch]
     /// SHA-256 over every pool image (only when secure aggregation draws other clients' images).
     public var poolSHA256: String?
+    /// The audited model as built: its format and trainable tensors by the site's names (nil in logs before 0.3).
+    public var model: ModelSummary? = nil
+}
+
+/// What the report says about the audited model: where it came from and the tensors its update holds.
+public struct ModelSummary: Codable, Sendable, Equatable {
+    public struct Tensor: Codable, Sendable, Equatable { public var name: String; public var shape: [Int] }
+    /// "zoo", "model file", "ONNX opset 17, dynamic batch".
+    public var format: String
+    public var parameterCount: Int
+    /// Trainable tensors in `named_parameters()` order.
+    public var tensors: [Tensor]
+
+    public init(_ m: Model) {
+        format = m.format
+        parameterCount = m.parameterCount
+        tensors = m.parameters.map { Tensor(name: $0.name, shape: $0.shape) }
+    }
 }
 
 /// Everything an audit needs before its first trial: the model and its weights, the selected images,
@@ -144,8 +162,9 @@ public struct AuditPlan: @unchecked Sendable {
             for it in pool.items { digest.update(Array("\(it.name)\t\(it.label)\t\((try? SHA256Digest.hex(ofFile: it.path)) ?? "")\n".utf8)) }
             poolSHA = digest.hexDigest()
         }
-        let config = ResolvedConfig(definition: hashed, modelSHA256: modelSHA, modelFileSHA256: modelFileSHA,
+        var config = ResolvedConfig(definition: hashed, modelSHA256: modelSHA, modelFileSHA256: modelFileSHA,
                                     samples: samples, poolSHA256: poolSHA)
+        config.model = ModelSummary(model)
         let json = try AuditJSON.encode(config)
         var plan = AuditPlan(parsed: parsed, model: model, state: state, pool: pool, samples: samples, trials: trials,
                          config: config, configJSON: json, configSHA256: SHA256Digest.hex(of: json))

@@ -33,6 +33,11 @@ extension ReportData {
             toolVersion: record.toolVersion, seed: record.seed, startedAt: record.startedAt,
             durationSeconds: max(0, ((record.finishedAt ?? lastTrial) ?? record.startedAt).timeIntervalSince(record.startedAt)),
             command: record.commandLine, declaredSetting: risk.declared, successThreshold: d.thresholds.successSSIM)
+        if let m = config.model {
+            metadata.modelFormat = m.format
+            metadata.parameterCount = m.parameterCount
+            metadata.modelTensors = m.tensors.map { "\($0.name) (\($0.shape.isEmpty ? "scalar" : $0.shape.map(String.init).joined(separator: "x")))" }
+        }
         if let digest = try store.digest(audit: auditID) {
             metadata.digest = digest.digest
             metadata.signedBy = digest.signedBy

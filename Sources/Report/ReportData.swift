@@ -100,6 +100,11 @@ extension ReportData {
         public var digest: String? = nil
         /// Fingerprint of the Ed25519 key that signed the digest.
         public var signedBy: String? = nil
+        /// Where the architecture came from ("ONNX opset 17, dynamic batch"); nil in logs before 0.3.
+        public var modelFormat: String? = nil
+        /// The trainable tensors of the update, by the site's own names, and their shapes.
+        public var modelTensors: [String] = []
+        public var parameterCount: Int? = nil
 
         public init(auditID: String, site: String, model: String, modelVersion: String?, weightsSHA256: String?,
                     dataSource: String, sampleSize: Int, batchSize: Int, toolVersion: String, seed: UInt64,

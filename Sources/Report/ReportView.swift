@@ -80,6 +80,10 @@ struct ReportView {
             .init(key: "Audit ID", value: m.auditID),
             .init(key: "Model", value: m.model),
             .init(key: "Model version", value: m.modelVersion ?? "not given"),
+        ] + (m.modelFormat.map { [.init(key: "Model format", value: $0)] } ?? []) + (m.modelTensors.isEmpty ? [] : [
+            .init(key: "Trainable tensors (the update)", value: "\(m.parameterCount.map { "\($0) values in " } ?? "")\(m.modelTensors.count) tensors: "
+                  + m.modelTensors.prefix(12).joined(separator: ", ") + (m.modelTensors.count > 12 ? ", and \(m.modelTensors.count - 12) more" : "")),
+        ]) + [
             .init(key: "Weights (SHA-256)", value: m.weightsSHA256 ?? "none: seeded initial weights"),
             .init(key: "Images attacked", value: "\(m.sampleSize), \(m.batchSize) per intercepted update"),
             .init(key: "Image source", value: m.dataSource),

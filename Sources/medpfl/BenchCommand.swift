@@ -1,6 +1,7 @@
 import ArgumentParser
 import Attacks
 import Foundation
+import NN
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed evaluations per configuration.") var reps = 50
     @Option(help: "Warm-up evaluations per configuration.") var warmup = 10
     @Flag(help: "Skip resnet18-cifar (its evaluations take far longer than the small models').") var skipResnet = false
-    @Option(help: "Only these MODEL:BATCH pairs, comma-separated (e.g. lenet:1,cnn7:1).") var only: String?
+    @Option(help: "Only these MODEL:BATCH[:SIZE] entries, comma-separated (e.g. lenet:1,cnn7:1,densenet121:1:224; size 32 by default).") var only: String?
 
     func validate() throws {
         guard (1...100_000).contains(reps) else { throw ValidationError("--reps must be between 1 and 100000, got \(reps)") }
@@ -27,18 +28,23 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         var rows: [DoubleBackwardTiming] = []
-        var configs: [(String, Int, Int)] = [("lenet", 1, reps), ("lenet", 4, reps), ("lenet", 8, reps), ("cnn7", 1, reps)]
-        if !skipResnet { configs.append(("resnet18-cifar", 1, max(5, reps / 5))) }
+        var configs: [(String, Int, Int, Int)] = [("lenet", 1, reps, 32), ("lenet", 4, reps, 32), ("lenet", 8, reps, 32), ("cnn7", 1, reps, 32)]
+        if !skipResnet { configs.append(("resnet18-cifar", 1, max(5, reps / 5), 32)) }
         if let o = only {
             configs = try o.split(separator: ",").map { item in
                 let parts = item.split(separator: ":")
-                guard parts.count == 2, let b = Int(parts[1]), (1...4096).contains(b) else { throw InputError("--only expects MODEL:BATCH pairs, got '\(item)'") }
-                return (String(parts[0]), b, parts[0].hasPrefix("resnet") ? max(5, reps / 5) : reps)
+                guard parts.count == 2 || parts.count == 3, let b = Int(parts[1]), (1...4096).contains(b) else {
+                    throw InputError("--only expects MODEL:BATCH[:SIZE] entries, got '\(item)'")
+                }
+                let size = parts.count == 3 ? Int(parts[2]) : 32
+                guard let s = size, (4...ModelZoo.maximumSize).contains(s) else { throw InputError("--only: bad size in '\(item)'") }
+                let heavy = parts[0].hasPrefix("resnet") || parts[0].hasPrefix("dense") || parts[0].hasPrefix("efficient") || parts[0].hasPrefix("mobile")
+                return (String(parts[0]), b, heavy ? max(heavy && s >= 128 ? 3 : 5, reps / 5) : reps, s)
             }
         }
-        for (m, b, r) in configs {
-            let t = try input { try Benchmark.doubleBackward(model: m, batch: b, reps: r, warmup: m.hasPrefix("resnet") ? 2 : warmup) }
-            note("\(m) batch \(b): median \(String(format: "%.3f", t.medianMs)) ms, min \(String(format: "%.3f", t.minMs)) ms")
+        for (m, b, r, s) in configs {
+            let t = try input { try Benchmark.doubleBackward(model: m, batch: b, size: s, reps: r, warmup: m.hasPrefix("resnet") || s >= 128 ? 1 : warmup) }
+            note("\(m) batch \(b) at \(s) px: median \(String(format: "%.3f", t.medianMs)) ms, min \(String(format: "%.3f", t.minMs)) ms")
             rows.append(t)
         }
         let g = Benchmark.sgemmGFLOPS()

@@ -6,7 +6,7 @@ import SafeIO
 import Tensor
 
 /// Version of the tool, recorded in every audit.
-let medpflVersion = "0.2.0"
+let medpflVersion = "0.3.0"
 
 @main
 struct MedPFL: ParsableCommand {

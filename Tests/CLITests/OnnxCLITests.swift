@@ -75,3 +75,24 @@ extension CLITests {
                           "differs from the model file's input 3x64x64")
     }
 }
+
+/// An audit of the bundled ONNX example model: the report names the site's tensors, and the folded export
+/// (torch's default constant folding) is refused in an audit file as on the command line.
+extension CLITests {
+    func testAuditOfAnOnnxModelNamesTheSitesTensors() throws {
+        let onnx = Self.root.appendingPathComponent("audits/models/densenet-site.onnx").path
+        let out = tmp.appendingPathComponent("onnx-report").path
+        let yaml = try String(contentsOfFile: try tinyAudit(extra: "output:\n  report_dir: \(out)"), encoding: .utf8)
+            .replacingOccurrences(of: "  name: mlp", with: "  file: \(onnx)\n  normalize: imagenet\n  bn: eval")
+        let f = tmp.appendingPathComponent("onnx-audit.yaml").path
+        try yaml.write(toFile: f, atomically: true, encoding: .utf8)
+        let r = try run(["audit", f, "--db", tmp.appendingPathComponent("o.sqlite").path, "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("ONNX opset 17, dynamic batch"), md)
+        XCTAssertTrue(md.contains("features.conv0.weight (16x3x7x7)"), md)
+        let folded = try yaml.replacingOccurrences(of: onnx, with: Self.checkpoints.appendingPathComponent("onnx-folded-bn.onnx").path)
+        try folded.write(toFile: f, atomically: true, encoding: .utf8)
+        try assertRefused(["audit", f, "--db", tmp.appendingPathComponent("o2.sqlite").path, "--quiet"], "export with do_constant_folding=False")
+    }
+}

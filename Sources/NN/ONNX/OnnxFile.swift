@@ -96,6 +96,15 @@ public enum OnnxFile {
             let best = parameterNames.indices.max { (shared(parameterNames[$0].name), $0) < (shared(parameterNames[$1].name), $1) }
             parameterNames.insert(c, at: best.map { $0 + 1 } ?? parameterNames.count)
         }
+        // torch.onnx.export folds batch norm into the convolution before it unless told not to: the graph then
+        // trains other tensors (named onnx::Conv_...) than the site's model, and its update is not the one the
+        // site sends. Auditing it would audit another model.
+        let renamed = parameterNames.map(\.name).filter { $0.hasPrefix("onnx::") }
+        if !renamed.isEmpty {
+            throw fail("its weights \(renamed.prefix(2).joined(separator: ", "))\(renamed.count > 2 ? " and \(renamed.count - 2) more" : "") are not the model's "
+                       + "state_dict names: the exporter folded batch norm into the convolutions (torch.onnx.export's default do_constant_folding=True), "
+                       + "so the graph's update is not the one the site sends; export with do_constant_folding=False")
+        }
         var parameters: [TensorSpec] = []
         for p in parameterNames {
             let t = initializers[p.of]!
