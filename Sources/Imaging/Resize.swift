@@ -9,7 +9,13 @@ public enum ResizeMethod: String, Sendable, CaseIterable {
     case area
     /// PyTorch's `F.interpolate(mode="bilinear", align_corners=False)` without antialiasing: source
     /// coordinate `(dst + 0.5) * in / out - 0.5`, clamped at 0, neighbours clamped at the last pixel.
+    case interpolate
+    /// PIL's `Image.resize(..., BILINEAR)`, which torchvision's `Resize` runs on PIL images: a triangle filter
+    /// widened by the scale when shrinking (antialiased), on 8-bit values with PIL's fixed-point arithmetic and
+    /// rounding after each pass, so an 8-bit source gives PIL's bytes exactly.
     case bilinear
+    /// PIL's `LANCZOS` (a = 3), computed the same way.
+    case lanczos
 }
 
 extension RGBImage {
@@ -17,6 +23,7 @@ extension RGBImage {
     public func resized(width newWidth: Int, height newHeight: Int, method: ResizeMethod = .area) -> RGBImage {
         precondition(newWidth > 0 && newHeight > 0, "resized: size \(newWidth)x\(newHeight) is empty")
         if newWidth == width && newHeight == height { return self }
+        if method == .bilinear || method == .lanczos { return pilResized(width: newWidth, height: newHeight, lanczos: method == .lanczos) }
         let wx = axisWeights(from: width, to: newWidth, method: method)
         let wy = axisWeights(from: height, to: newHeight, method: method)
         var tmp = [Double](repeating: 0, count: 3 * height * newWidth)
@@ -101,7 +108,9 @@ func axisWeights(from n: Int, to m: Int, method: ResizeMethod) -> [[(Int, Double
                 return overlap > 0 ? (j, Double(overlap) / Double(n)) : nil
             }
         }
-    case .bilinear:
+    case .bilinear, .lanczos:
+        preconditionFailure("PIL's filters run in pilResized")
+    case .interpolate:
         // Float arithmetic as in PyTorch's CPU kernel (area_pixel_compute_source_index).
         let scale = Float(n) / Float(m)
         return (0..<m).map { i in
@@ -112,4 +121,92 @@ func axisWeights(from n: Int, to m: Int, method: ResizeMethod) -> [[(Int, Double
             return i1 == i0 ? [(i0, 1.0)] : [(i0, Double(1 - l1)), (i1, Double(l1))]
         }
     }
+}
+
+// MARK: PIL's resampling (Resample.c), 8-bit fixed point
+
+extension RGBImage {
+    /// PIL's `convert('L')` (ITU-R 601-2 luma in PIL's integer form, (19595 R + 38470 G + 7471 B + 2^15) >> 16 on
+    /// 8-bit values) in all three channels: what a 1-channel model sees of this image.
+    public func grayscale() -> RGBImage {
+        let n = planeSize
+        let b = pixels.map { Int(($0 * 255).rounded()).clamped(0, 255) }
+        var out = [Float](repeating: 0, count: 3 * n)
+        for i in 0..<n {
+            let l = Float((b[i] * 19595 + b[n + i] * 38470 + b[2 * n + i] * 7471 + 0x8000) >> 16) / 255
+            out[i] = l; out[n + i] = l; out[2 * n + i] = l
+        }
+        return RGBImage(width: width, height: height, pixels: out)
+    }
+
+    /// PIL's two-pass resize of an 8-bit image: horizontal pass (rounded to bytes), then vertical.
+    func pilResized(width newWidth: Int, height newHeight: Int, lanczos: Bool) -> RGBImage {
+        var bytes = pixels.map { UInt8(clamping: Int(($0 * 255).rounded())) }
+        var w = width, h = height
+        if newWidth != w {
+            let (bounds, kk) = pilCoefficients(from: w, to: newWidth, lanczos: lanczos)
+            var out = [UInt8](repeating: 0, count: 3 * h * newWidth)
+            for row in 0..<(3 * h) {
+                for x in 0..<newWidth {
+                    let (lo, n) = bounds[x]
+                    var ss = 1 << 21
+                    for k in 0..<n { ss += Int(bytes[row * w + lo + k]) * kk[x][k] }
+                    out[row * newWidth + x] = UInt8(clamping: ss >> 22)
+                }
+            }
+            bytes = out; w = newWidth
+        }
+        if newHeight != h {
+            let (bounds, kk) = pilCoefficients(from: h, to: newHeight, lanczos: lanczos)
+            var out = [UInt8](repeating: 0, count: 3 * newHeight * w)
+            for c in 0..<3 {
+                for y in 0..<newHeight {
+                    let (lo, n) = bounds[y]
+                    for x in 0..<w {
+                        var ss = 1 << 21
+                        for k in 0..<n { ss += Int(bytes[(c * h + lo + k) * w + x]) * kk[y][k] }
+                        out[(c * newHeight + y) * w + x] = UInt8(clamping: ss >> 22)
+                    }
+                }
+            }
+            bytes = out; h = newHeight
+        }
+        return RGBImage(width: w, height: h, pixels: bytes.map { Float($0) / 255 })
+    }
+}
+
+/// PIL's `precompute_coeffs` and `normalize_coeffs_8bpc`: per output index, the first input index and the
+/// tap count, and the taps in fixed point (22 fractional bits).
+func pilCoefficients(from inSize: Int, to outSize: Int, lanczos: Bool) -> ([(Int, Int)], [[Int]]) {
+    func filter(_ x: Double) -> Double {
+        if lanczos {
+            func sinc(_ v: Double) -> Double { v == 0 ? 1 : sin(.pi * v) / (.pi * v) }
+            return (-3 <= x && x < 3) ? sinc(x) * sinc(x / 3) : 0
+        }
+        let a = Swift.abs(x)
+        return a < 1 ? 1 - a : 0
+    }
+    let scale = Double(inSize) / Double(outSize)
+    let filterScale = max(scale, 1)
+    let support = (lanczos ? 3.0 : 1.0) * filterScale
+    var bounds: [(Int, Int)] = [], taps: [[Int]] = []
+    for xx in 0..<outSize {
+        let center = (Double(xx) + 0.5) * scale
+        let ss = 1 / filterScale
+        let xmin = max(Int(center - support + 0.5), 0)
+        let xmax = min(Int(center + support + 0.5), inSize) - xmin
+        var k = (0..<max(xmax, 0)).map { filter((Double($0 + xmin) - center + 0.5) * ss) }
+        let ww = k.reduce(0, +)
+        if ww != 0 { k = k.map { $0 / ww } }
+        bounds.append((xmin, max(xmax, 0)))
+        taps.append(k.map { v in
+            let f = v * Double(1 << 22)
+            return v < 0 ? Int(-0.5 + f) : Int(0.5 + f)
+        })
+    }
+    return (bounds, taps)
+}
+
+extension Int {
+    fileprivate func clamped(_ lo: Int, _ hi: Int) -> Int { Swift.min(Swift.max(self, lo), hi) }
 }

@@ -56,7 +56,7 @@ public struct ReportImages: Sendable {
         let shrink = cellSize < max(w, h)
         func prepare(_ img: RGBImage) -> RGBImage {
             var out = img
-            if img.width != w || img.height != h { out = img.resized(width: w, height: h, method: .bilinear) }
+            if img.width != w || img.height != h { out = img.resized(width: w, height: h, method: .interpolate) }
             if shrink {
                 let f = Double(cellSize) / Double(max(w, h))
                 out = out.resized(width: max(1, Int((Double(w) * f).rounded())),

@@ -40,7 +40,7 @@ final class ResizeTests: XCTestCase {
     func testBilinearUpsamplingHandComputed() {
         // PyTorch F.interpolate([[0,1],[2,3]] / 4, size=(4,4), mode="bilinear", align_corners=False).
         let img = plane(2, 2, [0, 0.25, 0.5, 0.75])
-        let out = img.resized(width: 4, height: 4, method: .bilinear)
+        let out = img.resized(width: 4, height: 4, method: .interpolate)
         let expected: [Float] = [0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3].map { $0 / 4 }
         assertClose(Array(out.pixels.prefix(16)), expected, tolerance: 1e-6)
     }
@@ -48,14 +48,14 @@ final class ResizeTests: XCTestCase {
     func testBilinearDownsamplingHasNoAntialias() {
         // 5 -> 3: sources 1/3, 2, 11/3 -> [2/3 x0 + 1/3 x1, x2, 1/3 x3 + 2/3 x4].
         let img = plane(5, 1, [0.0, 0.3, 0.5, 0.6, 0.9])
-        let out = img.resized(width: 3, height: 1, method: .bilinear)
+        let out = img.resized(width: 3, height: 1, method: .interpolate)
         assertClose(Array(out.pixels.prefix(3)), [0.1, 0.5, 0.8], tolerance: 1e-6)
     }
 
     /// The golden resnet18 input is this PNG upsampled 32 -> 64 by PyTorch's bilinear interpolation.
     func testBilinearMatchesPyTorchGolden() throws {
         let img = try Fixture.image("ultrasound_echo4c_f012.png")
-        let up = img.resized(width: 64, height: 64, method: .bilinear)
+        let up = img.resized(width: 64, height: 64, method: .interpolate)
         assertClose(up.pixels, try Fixture.floats("echo4c_f012_bilinear64.f32"), tolerance: 1e-6)
     }
 
@@ -78,7 +78,7 @@ final class ResizeTests: XCTestCase {
         XCTAssertEqual(fit, expected)
         let square = plane(4, 4, [Float](repeating: 0.5, count: 16))
         XCTAssertEqual(square.fitted(size: 4), square)
-        XCTAssertEqual(square.fitted(size: 2, method: .bilinear).width, 2)
+        XCTAssertEqual(square.fitted(size: 2, method: .interpolate).width, 2)
     }
 
     func testSameSizeIsIdentity() throws {
