@@ -1,6 +1,7 @@
 import Attacks
 import Federated
 import Foundation
+import Imaging
 import NN
 
 /// A parsed and validated audit definition (`audits/SCHEMA.md` documents the YAML form).
@@ -44,6 +45,11 @@ public struct ModelSection: Codable, Sendable, Equatable {
     public var classes: Int
     /// Square input side in pixels.
     public var inputSize: Int
+    /// Input channels: 3 (RGB) or 1 (gray: the images' luma, PIL's convert('L')); nil = 3 (logs before 0.3).
+    public var channels: Int? = nil
+    /// How images are resized to the input: area (default), bilinear (PIL's, antialiased, as torchvision's
+    /// Resize) or lanczos; nil = area.
+    public var resize: ResizeMethod? = nil
     /// Weights (safetensors, or a PyTorch checkpoint `.pt`/`.pth`/`.pth.tar`; PyTorch state-dict keys);
     /// nil = seeded initialisation from `initSeed`.
     public var weights: String?
@@ -57,6 +63,9 @@ public struct ModelSection: Codable, Sendable, Equatable {
     public var bn: BNMode
     /// Seed of the initialisation when no weights are given.
     public var initSeed: UInt64
+
+    public var inputChannels: Int { channels ?? 3 }
+    public var resizeMethod: ResizeMethod { resize ?? .area }
 }
 
 /// Which images the attacks try to rebuild.

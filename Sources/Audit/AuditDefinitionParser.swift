@@ -1,6 +1,7 @@
 import Attacks
 import Federated
 import Foundation
+import Imaging
 import NN
 import Yams
 
@@ -104,7 +105,7 @@ public enum AuditDefinitionParser {
         }
 
         mutating func modelSection(_ n: YAMLNode, seed: UInt64) throws -> ModelSection {
-            let m = try n.mapping(allowed: ["name", "file", "classes", "input_size", "weights", "weights_key", "normalize", "version", "bn", "init_seed"])
+            let m = try n.mapping(allowed: ["name", "file", "classes", "input_size", "input", "resize", "weights", "weights_key", "normalize", "version", "bn", "init_seed"])
             for (_, v) in m.entries { _ = note(v) }
             let zoo = try m.optional("name").map { try $0.choice(ModelZoo.names) }
             let file = try m.optional("file").map { try existing($0) }
@@ -112,17 +113,32 @@ public enum AuditDefinitionParser {
             if zoo != nil && file != nil { throw n.fail("give either name: or file:, not both") }
             var classes = try m.optional("classes")?.int(min: 2) ?? 0
             var size = try m.optional("input_size")?.int(min: 4) ?? 32
+            var channels = 3
+            if let inNode = m.optional("input") {
+                // {channels, height, width}: 1 (gray) or 3 (RGB) channels; audits resize images to squares.
+                let im = try inNode.mapping(allowed: ["channels", "height", "width"])
+                let c = try im.required("channels").int(min: 1), h = try im.required("height").int(min: 4), w = try im.required("width").int(min: 4)
+                guard c == 1 || c == 3 else { throw inNode.fail("channels must be 1 (gray) or 3 (RGB), got \(c)") }
+                guard h == w else { throw inNode.fail("audits resize images to squares: give height = width (got \(h)x\(w))") }
+                guard h <= ModelZoo.maximumSize else { throw inNode.fail("height \(h) is more than the \(ModelZoo.maximumSize) pixels medpfl handles") }
+                if let s = m.optional("input_size"), size != h { throw s.fail("input_size \(size) and input height \(h) differ") }
+                size = h; channels = c
+            }
             if let f = file, let fn = m.optional("file") {
                 // A model file fixes its own classes and input size; given keys must agree with it.
                 let built: Model
                 do { built = try ModelFile.load(resolve(f)) } catch { throw fn.fail("\(error)") }
                 if let c = m.optional("classes"), classes != built.classes { throw c.fail("the model file has \(built.classes) classes, not \(classes)") }
-                if let s = m.optional("input_size"), size != built.inputShape[1] { throw s.fail("the model file takes \(built.inputShape[1])x\(built.inputShape[2]) inputs, not \(size)") }
-                guard built.inputShape[0] == 3, built.inputShape[1] == built.inputShape[2] else {
-                    throw fn.fail("the model takes \(built.inputShape) inputs; audits need square RGB images (3 channels)")
+                if let s = m.optional("input_size") ?? m.optional("input"), size != built.inputShape[1] {
+                    throw s.fail("the model file takes \(built.inputShape[1])x\(built.inputShape[2]) inputs, not \(size)")
+                }
+                if let i = m.optional("input"), channels != built.inputShape[0] { throw i.fail("the model file takes \(built.inputShape[0])-channel input, not \(channels)") }
+                guard built.inputShape[0] == 3 || built.inputShape[0] == 1, built.inputShape[1] == built.inputShape[2] else {
+                    throw fn.fail("the model takes \(built.inputShape) inputs; audits need square gray (1 channel) or RGB (3 channels) images")
                 }
                 classes = built.classes
                 size = built.inputShape[1]
+                channels = built.inputShape[0]
             }
             var section = ModelSection(zoo: zoo, file: file,
                                 classes: classes,
@@ -132,6 +148,8 @@ public enum AuditDefinitionParser {
                                 bn: BNMode(rawValue: try m.optional("bn")?.choice(BNMode.allCases.map(\.rawValue)) ?? "train")!,
                                 initSeed: try m.optional("init_seed")?.uint64() ?? seed)
             section.weightsKey = try m.optional("weights_key")?.string()
+            if channels != 3 { section.channels = channels }
+            if let r = m.optional("resize") { section.resize = ResizeMethod(rawValue: try r.choice(ResizeMethod.allCases.map(\.rawValue)))! }
             if let n = m.optional("normalize") {
                 // imagenet, or {mean: [...], std: [...]} with one value per input channel.
                 if case .scalar = n.node {
@@ -143,7 +161,7 @@ public enum AuditDefinitionParser {
                     let std = try nm.required("std").sequence().map { Float(try $0.double()) }
                     do { section.normalize = try InputNormalization(mean: mean, std: std) } catch { throw n.fail("\(error)") }
                 }
-                if let c = section.normalize?.mean.count, c != 3 { throw n.fail("normalize gives \(c) channels; audits feed 3-channel (RGB) images") }
+                if let c = section.normalize?.mean.count, c != channels { throw n.fail("normalize gives \(c) channels; the model takes \(channels)") }
             }
             if section.weightsKey != nil && section.weights == nil { throw try m.required("weights_key").fail("weights_key names the state dict inside the weights file: give weights: too") }
             return section

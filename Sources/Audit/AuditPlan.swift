@@ -95,7 +95,7 @@ public struct AuditPlan: @unchecked Sendable {
                 model = try ModelFile.load(d.resolve(f))
                 modelFileSHA = try SHA256Digest.hex(ofFile: d.resolve(f))
             } else {
-                model = try ModelZoo.make(d.model.zoo!, classes: d.model.classes, size: d.model.inputSize)
+                model = try ModelZoo.make(d.model.zoo!, classes: d.model.classes, size: d.model.inputSize, channels: d.model.inputChannels)
             }
             if let n = d.model.normalize { model = try model.normalizingInput(n) }
         } catch { throw parsed.error(d.model.file != nil ? "model.file" : "model.name", "\(error)") }
@@ -143,7 +143,7 @@ public struct AuditPlan: @unchecked Sendable {
                                        labels: idx.map { pool.items[$0].label }, sha256: digests))
         }
         // Check every selected image decodes before any work starts.
-        for s in samples { do { _ = try pool.load(s.poolIndices, size: d.model.inputSize) } catch { throw parsed.error("data", "\(error)") } }
+        for s in samples { do { _ = try pool.load(s.poolIndices, size: d.model.inputSize, channels: d.model.inputChannels, method: d.model.resizeMethod) } catch { throw parsed.error("data", "\(error)") } }
         var trials: [TrialSpec] = []
         for s in samples {
             for a in d.attacks {

@@ -53,15 +53,20 @@ public struct DataPool: Sendable {
         return Array(rest.prefix(count))
     }
 
-    /// Reads items as one [N, 3, size, size] tensor (each image fitted to `size`).
-    public func load(_ indices: [Int], size: Int) throws -> Tensor {
+    /// Reads items as one [N, C, size, size] tensor (each image fitted to `size` by `method`; a 1-channel
+    /// model gets the luma, PIL's convert('L') taken before resizing, as torchvision's Grayscale then Resize).
+    public func load(_ indices: [Int], size: Int, channels: Int = 3, method: ResizeMethod = .area) throws -> Tensor {
         var data: [Float] = []
-        data.reserveCapacity(indices.count * 3 * size * size)
+        data.reserveCapacity(indices.count * channels * size * size)
         for i in indices {
-            do { data += try RGBImage(path: items[i].path).fitted(size: size).pixels } catch {
+            do {
+                var img = try RGBImage(path: items[i].path)
+                if channels == 1 { img = img.grayscale() }
+                data += img.fitted(size: size, method: method).pixels.prefix(channels * size * size)
+            } catch {
                 throw AuditError.input("\(error)")
             }
         }
-        return Tensor(shape: [indices.count, 3, size, size], data: data)
+        return Tensor(shape: [indices.count, channels, size, size], data: data)
     }
 }

@@ -69,7 +69,7 @@ public enum TrialRunner {
             var rng = root.derived("secagg-clients")
             all += plan.pool.draw((n - 1) * d.fl.batchSize, excluding: Set(sample.poolIndices), rng: &rng)
         }
-        let x = try plan.pool.load(all, size: size)
+        let x = try plan.pool.load(all, size: size, channels: d.model.inputChannels, method: d.model.resizeMethod)
         let labels = all.map { plan.pool.items[$0].label }
         let round: InterceptedRound
         do {

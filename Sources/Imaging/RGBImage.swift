@@ -30,17 +30,18 @@ public struct RGBImage: Sendable, Equatable {
         self.init(width: width, height: height, pixels: [Float](repeating: value, count: 3 * width * height))
     }
 
-    /// An image from a tensor of shape `[3, H, W]` or `[1, 3, H, W]`.
+    /// An image from a tensor of shape `[C, H, W]` or `[1, C, H, W]` with C = 3 (RGB) or 1 (gray, shown in
+    /// all three channels).
     ///
     /// Values are clamped to [0, 1] and NaN becomes 0, so any reconstruction can be shown or saved.
     /// Any other shape is a programming error (precondition failure).
     public init(tensor: Tensor) {
         let s = tensor.shape
-        let ok = (s.count == 3 && s[0] == 3) || (s.count == 4 && s[0] == 1 && s[1] == 3)
-        precondition(ok, "RGBImage(tensor:) needs shape [3,H,W] or [1,3,H,W], got \(s)")
+        let c = s.count == 3 ? s[0] : (s.count == 4 && s[0] == 1 ? s[1] : 0)
+        precondition(c == 3 || c == 1, "RGBImage(tensor:) needs shape [C,H,W] or [1,C,H,W] with C 1 or 3, got \(s)")
         let h = s[s.count - 2], w = s[s.count - 1]
         let values = tensor.withUnsafeBufferPointer { buf in buf.map(RGBImage.clamp01) }
-        self.init(width: w, height: h, pixels: values)
+        self.init(width: w, height: h, pixels: c == 3 ? values : values + values + values)
     }
 
     /// The image as a tensor of shape `[1, 3, height, width]` (a batch of one).

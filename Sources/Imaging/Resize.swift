@@ -1,7 +1,7 @@
 import Foundation
 
 /// How `RGBImage.resized(width:height:method:)` computes the new pixels.
-public enum ResizeMethod: String, Sendable, CaseIterable {
+public enum ResizeMethod: String, Codable, Sendable, CaseIterable {
     /// Box (area) averaging: each output pixel is the mean of the input area it covers, pixels cut by the
     /// box edge weighted by the covered fraction. For shrinking this is OpenCV's `INTER_AREA` (and PIL's
     /// `BOX`); an integer factor gives exact block means. Enlarging uses the same overlap rule (like PIL's

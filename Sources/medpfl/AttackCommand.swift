@@ -149,7 +149,7 @@ struct AttackCommand: ParsableCommand {
             originals = b.x; paths = b.names; labels = b.labels
         } else if !paths.isEmpty {
             try input { try Scoring.requireScorable(m.inputShape) }
-            originals = try ImageOptions.load(paths: paths, labels: labels, size: size, channels: m.inputShape[0], classes: m.classes).x
+            originals = try ImageOptions.load(paths: paths, labels: labels, size: size, channels: m.inputShape[0], method: images.resize, classes: m.classes).x
         }
         // The updates the attacker intercepts: read from a file, or made by the clients (library: AttackPipeline).
         var jobs: [AttackJob] = [], ranges: [Range<Int>] = [], rounds: [InterceptedRound] = []

@@ -5,6 +5,7 @@ import NN
 import Tensor
 
 extension BNMode: ExpressibleByArgument {}
+extension ResizeMethod: ExpressibleByArgument {}
 
 /// Which model, with which weights: shared by every command that builds a model.
 struct ModelOptions: ParsableArguments {
@@ -108,6 +109,8 @@ struct ModelOptions: ParsableArguments {
 struct ImageOptions: ParsableArguments {
     @Option(name: .customLong("image"), help: "A PNG image (repeatable).") var imagePaths: [String] = []
     @Option(name: .customLong("label"), help: "The class index of each --image (or of each image of --tensor), in the same order (repeatable).") var labels: [Int] = []
+    @Option(help: "How --image files are resized to the model's input: area, bilinear (PIL's, antialiased, as torchvision's Resize), lanczos, or interpolate (F.interpolate).")
+    var resize: ResizeMethod = .area
     @Option(name: .customLong("tensor"), help: ArgumentHelp("An exact input batch instead of --image: a float32 NCHW pixel-space tensor in [0, 1] from a safetensors file (KEY defaults to x, or its only tensor).", valueName: "file.safetensors[:KEY]"))
     var tensor: String?
 
@@ -123,7 +126,7 @@ struct ImageOptions: ParsableArguments {
         }
         guard !imagePaths.isEmpty else { throw InputError("give at least one --image (or --tensor)") }
         guard shape[1] == shape[2] else { throw InputError("the model takes \(shape[1])x\(shape[2]) images; --image is resized to squares: give --tensor") }
-        let b = try Self.load(paths: imagePaths, labels: labels, size: shape[1], channels: shape[0], classes: classes)
+        let b = try Self.load(paths: imagePaths, labels: labels, size: shape[1], channels: shape[0], method: resize, classes: classes)
         return (b.x, b.labels, imagePaths)
     }
 
@@ -152,21 +155,20 @@ struct ImageOptions: ParsableArguments {
         return (t.tensor, labels)
     }
 
-    /// Images resized to `size` squares; a 1-channel model gets their ITU-R 601-2 luma (PIL's convert('L'),
-    /// taken after resizing), a 3-channel one RGB (gray sources replicated).
-    static func load(paths: [String], labels: [Int], size: Int, channels: Int = 3, classes: Int) throws -> (x: Tensor, labels: [Int]) {
+    /// Images resized to `size` squares; a 1-channel model gets their luma (PIL's convert('L'), taken before
+    /// resizing), a 3-channel one RGB (gray sources replicated).
+    static func load(paths: [String], labels: [Int], size: Int, channels: Int = 3, method: ResizeMethod = .area, classes: Int) throws -> (x: Tensor, labels: [Int]) {
         guard labels.count == paths.count else {
             throw InputError("\(paths.count) --image but \(labels.count) --label: give one label per image")
         }
         for l in labels where l < 0 || l >= classes { throw InputError("label \(l) is outside 0..<\(classes)") }
-        let imgs = try input { try paths.map { try RGBImage(path: $0).fitted(size: size) } }
+        let imgs = try input { try paths.map { p -> RGBImage in
+            let img = try RGBImage(path: p)
+            return (channels == 1 ? img.grayscale() : img).fitted(size: size, method: method)
+        } }
         guard channels == 1 || channels == 3 else { throw InputError("the model takes \(channels)-channel input; --image gives 1 (gray) or 3 (RGB): give --tensor") }
         var data: [Float] = []
-        for im in imgs {
-            if channels == 3 { data += im.pixels; continue }
-            let n = size * size, p = im.pixels
-            data += (0..<n).map { 0.299 * p[$0] + 0.587 * p[n + $0] + 0.114 * p[2 * n + $0] }
-        }
+        for im in imgs { data += im.pixels.prefix(channels * size * size) }
         return (Tensor(shape: [imgs.count, channels, size, size], data: data), labels)
     }
 }

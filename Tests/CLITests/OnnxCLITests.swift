@@ -96,3 +96,22 @@ extension CLITests {
         try assertRefused(["audit", f, "--db", tmp.appendingPathComponent("o2.sqlite").path, "--quiet"], "export with do_constant_folding=False")
     }
 }
+
+/// A 1-channel model in an audit: MONAI's gray DenseNet (ONNX) on the images' luma, resized by PIL's
+/// antialiased bilinear filter, with `model.input` and `model.resize`.
+extension CLITests {
+    func testAuditOfAGrayOnnxModel() throws {
+        let onnx = Self.graphs.appendingPathComponent("monai-densenet-gray/model-dynbatch.onnx").path
+        let out = tmp.appendingPathComponent("gray-report").path
+        let yaml = try String(contentsOfFile: try tinyAudit(extra: "output:\n  report_dir: \(out)"), encoding: .utf8)
+            .replacingOccurrences(of: "  name: mlp", with: "  file: \(onnx)\n  input: {channels: 1, height: 64, width: 64}\n  resize: bilinear\n  normalize: {mean: [0.5], std: [0.25]}\n  bn: eval")
+        let f = tmp.appendingPathComponent("gray-audit.yaml").path
+        try yaml.write(toFile: f, atomically: true, encoding: .utf8)
+        let r = try run(["audit", f, "--db", tmp.appendingPathComponent("g.sqlite").path, "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"))
+        // The model file fixes its input: a 3-channel input is refused, naming the key.
+        try yaml.replacingOccurrences(of: "channels: 1", with: "channels: 3").write(toFile: f, atomically: true, encoding: .utf8)
+        try assertRefused(["audit", f, "--db", tmp.appendingPathComponent("g2.sqlite").path, "--quiet"], "takes 1-channel input, not 3")
+    }
+}

@@ -27,7 +27,7 @@ public enum UtilityRunner {
                 dataset = try FederatedDataset(folder: ImageFolder(root: d.resolve(folder)), size: d.model.inputSize)
             } else {
                 let all = Array(plan.pool.items.indices)
-                let x = try plan.pool.load(all, size: d.model.inputSize)
+                let x = try plan.pool.load(all, size: d.model.inputSize, channels: d.model.inputChannels, method: d.model.resizeMethod)
                 dataset = FederatedDataset(classes: (0..<plan.model.classes).map { "class \($0)" }, imageShape: [3, d.model.inputSize, d.model.inputSize],
                                            labels: plan.pool.items.map(\.label), sources: plan.pool.items.map(\.name),
                                            names: plan.pool.items.map(\.name), pixels: x.scalars)
