@@ -45,9 +45,15 @@ extension ReportData {
 
         let attacks = d.attacks.map(AuditAdapter.attack)
         let settings = risk.settings.map { s in
-            Setting(id: s.defence, label: s.label, snrDB: AuditAdapter.decibels(s.snr), epsilon: s.epsilon,
-                    delta: s.epsilon == nil ? nil : trials.first { $0.defence == s.defence }?.effect.delta,
-                    testAccuracy: s.accuracy, band: s.band.map(AuditAdapter.level))
+            var setting = Setting(id: s.defence, label: s.label, snrDB: AuditAdapter.decibels(s.snr), epsilon: s.epsilon,
+                                  delta: s.epsilon == nil ? nil : trials.first { $0.defence == s.defence }?.effect.delta,
+                                  testAccuracy: s.accuracy, band: s.band.map(AuditAdapter.level))
+            // Per-tensor SNR of the setting's first recorded update: the tensors an attacker reads most clearly.
+            if let effect = trials.first(where: { $0.defence == s.defence && !$0.effect.perTensorSNR.isEmpty })?.effect {
+                setting.leastProtected = effect.perTensorSNR.filter { $0.snr.isFinite }.sorted { $0.snr > $1.snr }.prefix(3)
+                    .map { "\($0.name) (\(ReportNumbers.decibels(AuditAdapter.decibels($0.snr))))" }
+            }
+            return setting
         }
         let rows = AuditAdapter.rows(risk, trials)
 

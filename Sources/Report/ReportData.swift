@@ -162,6 +162,9 @@ extension ReportData {
         /// Overall risk band at this setting (the audit's verdict over all attacks); nil when no attack
         /// applied to it.
         public var band: RiskLevel?
+        /// The tensors the defence protects least (highest realised SNR, by the site's own names), e.g.
+        /// "classifier.weight (31.2 dB)"; empty when the update is unchanged.
+        public var leastProtected: [String] = []
 
         public init(id: String, label: String, snrDB: Double?, epsilon: Double? = nil, delta: Double? = nil,
                     testAccuracy: Double? = nil, band: RiskLevel?) {

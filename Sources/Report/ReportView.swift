@@ -119,6 +119,7 @@ struct ReportView {
                 ?? " · not differentially private"
             if let a = s.testAccuracy { facts += " · test accuracy \(ReportNumbers.accuracy(a))" }
             facts += " · overall risk \(ReportData.RiskLevel.title(s.band))"
+            if !s.leastProtected.isEmpty { facts += " · least protected tensors: " + s.leastProtected.joined(separator: ", ") }
             return ResultSection(label: s.label, role: role(s.id), facts: facts, lines: rows.map { r in
                 guard r.applied else {
                     return ResultLine(attack: data.attack(r.attack)!.name, asr: "—", meanSSIM: "—", maxSSIM: "—", mse: "—",

@@ -91,6 +91,8 @@ extension CLITests {
         let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
         XCTAssertTrue(md.contains("ONNX opset 17, dynamic batch"), md)
         XCTAssertTrue(md.contains("features.conv0.weight (16x3x7x7)"), md)
+        // The noisy setting's per-tensor SNR names the site's tensors.
+        XCTAssertTrue(md.range(of: #"least protected tensors: (features|classifier)\.[a-z0-9.]+ \(-?[0-9.]+ dB\)"#, options: .regularExpression) != nil, md)
         let folded = try yaml.replacingOccurrences(of: onnx, with: Self.checkpoints.appendingPathComponent("onnx-folded-bn.onnx").path)
         try folded.write(toFile: f, atomically: true, encoding: .utf8)
         try assertRefused(["audit", f, "--db", tmp.appendingPathComponent("o2.sqlite").path, "--quiet"], "export with do_constant_folding=False")
