@@ -202,6 +202,10 @@ enum Pickle {
     }
 
     static func global(_ name: String) throws -> Value {
+        if !allowedGlobals.contains(name), name.hasPrefix("torch."), name.hasSuffix("Storage") {
+            throw Failure(message: "a tensor is stored as \(name), a dtype medpfl does not read (it reads float32, float64, float16, "
+                          + "bfloat16, int64 and int32 tensors): save the weights as float32")
+        }
         guard allowedGlobals.contains(name) else {
             throw Failure(message: "the pickle names the global '\(name)', which a weights file does not need: refused, never executed")
         }

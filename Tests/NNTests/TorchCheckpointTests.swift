@@ -72,6 +72,13 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertThrowsError(try TorchCheckpoint.read(Data("not a checkpoint".utf8), name: "x.pt")) { e in
             XCTAssertTrue("\(e)".contains("not a PyTorch checkpoint"), "\(e)")
         }
+        // A dtype medpfl does not read is named (complex64, bool: fixtures made by torch.save).
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        for (file, storage) in [("complex-dtype.pt", "torch.ComplexFloatStorage"), ("bool-dtype.pt", "torch.BoolStorage")] {
+            XCTAssertThrowsError(try TorchCheckpoint.stateDict(fixtures.appendingPathComponent(file).path)) { e in
+                XCTAssertTrue("\(e)".contains("stored as \(storage), a dtype medpfl does not read"), "\(e)")
+            }
+        }
         // Weights that do not fit the model name every missing, unexpected and mis-shaped key.
         let lenet = try ModelZoo.make("lenet", classes: 6, size: 32)
         XCTAssertThrowsError(try lenet.loadState(Self.graphs.appendingPathComponent("densenet-mini/state_dict.pt").path)) { e in
