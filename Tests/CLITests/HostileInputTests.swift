@@ -52,7 +52,7 @@ extension CLITests {
         try assertRefused(["attack", "--attack", "dlg", "--model", "lenet", "--size", "4", "--image", image, "--label", "0"], "smaller than SSIM's 11x11 window")
         try assertRefused(["attack", "--attack", "dlg", "--model", "resnet18", "--size", "32", "--bn", "train", "--image", image, "--label", "0"],
                           "Expected more than 1 value per channel when training")
-        try assertRefused(["bench", "--only", "resnet18:1"], "Expected more than 1 value per channel when training")
+        try assertRefused(["bench", "--only", "resnet18:1:32"], "Expected more than 1 value per channel when training")
         try assertRefused(["attack", "--attack", "dlg", "--model", "resnet18", "--size", "1024", "--batch", "64", "--bn", "eval",
                            "--images", Self.data.path, "--count", "64"], "needs about")
         try assertRefused(["report", "1", "--db", tmp.appendingPathComponent("none.sqlite").path, "--thumbnail", "100000"], "--thumbnail must be between 1 and 1024")
