@@ -78,13 +78,19 @@ final class GraphGoldenTests: XCTestCase {
             let dlg = GradientMatching(model: m, state: state, bn: bn, target: target, distance: .squaredL2, labels: .soft)
             let (dl, dgx, dgl) = dlg.evaluate(x: file["dummy_x"]!.tensor, logits: file["dummy_logits"]!.tensor)
             let dlgRef = c["dlg_loss"] as! Double, giRef = c["gradinv_loss"] as! Double
+            // densenet-mini's train-b2 dummy input lies within 1e-6 of a ReLU / max-pool kink: in float64 PyTorch a
+            // 1e-6 perturbation moves the DLG input gradient by 2.3e-3 relative (1e-7: 4e-7; 1e-5: 4e-5), measured by
+            // scripts/experiments/golden_kink_sensitivity.py. Float32 sgemm kernels that round differently (OpenBLAS
+            // SkylakeX) land on the other side of it, 2.28e-3 off; the default kernels here are within 1e-4. The input
+            // gradients of that case are held to 5e-3 (a wrong rule is off by O(1)); everything else to the README's tolerance.
+            let xTol = caseFile == "densenet-mini/case-train-b2.safetensors" ? 5e-3 : tol
             XCTAssertEqual(Double(dl), dlgRef, accuracy: tol * dlgRef, "\(what): DLG loss")
-            XCTAssertLessThan(relErr(dgx.scalars, file["dlg_grad/x"]!.floats), tol, "\(what): DLG gradient wrt x")
+            XCTAssertLessThan(relErr(dgx.scalars, file["dlg_grad/x"]!.floats), xTol, "\(what): DLG gradient wrt x")
             XCTAssertLessThan(relErr(dgl!.scalars, file["dlg_grad/logits"]!.floats), tol, "\(what): DLG gradient wrt logits")
             let gi = GradientMatching(model: m, state: state, bn: bn, target: target, distance: .cosine, tvWeight: 0.1, labels: .known(labels))
             let (gl, ggx, _) = gi.evaluate(x: file["dummy_x"]!.tensor, logits: nil)
             XCTAssertEqual(Double(gl), giRef, accuracy: tol * max(1, giRef), "\(what): GradInv loss")
-            XCTAssertLessThan(relErr(ggx.scalars, file["gradinv_grad/x"]!.floats), tol, "\(what): GradInv gradient wrt x")
+            XCTAssertLessThan(relErr(ggx.scalars, file["gradinv_grad/x"]!.floats), xTol, "\(what): GradInv gradient wrt x")
         }
     }
 
