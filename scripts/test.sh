@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs every test in a release build (numeric tests
-# run ~100x faster than in debug). Golden tests read ../shared/golden beside the checkout.
+# run ~100x faster than in debug), then the cluster test on a real one-node Slurm (scripts/slurm-test.sh,
+# which installs and starts slurm-wlm and munge itself and stops them at the end). Golden tests read
+# ../shared/golden beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,3 +16,5 @@ if [ -n "$summary" ]; then
   f=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
   echo "$((n - f)) passed, $f failed"
 fi
+# The cluster test: a one-node Slurm runs the sharded audit and the merge (about a minute).
+bash scripts/slurm-test.sh

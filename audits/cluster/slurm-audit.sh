@@ -4,11 +4,15 @@
 # its shard (trials already recorded are skipped, a finished shard is left as it is).
 #
 #   sbatch --array=1-16 audits/cluster/slurm-audit.sh audits/medpfl-paper.yaml
-#   (or audits/cluster/slurm-submit.sh, which also queues the merge)
+#   (or audits/cluster/slurm-submit.sh, which also queues the merge and checks the request fits a node)
 #
+# The resources below are defaults that fit any node (one CPU, 2 GB: a 32-px audit needs well under 1 GB);
+# a site overrides them on the sbatch command line (`sbatch --cpus-per-task=8 --mem=16G ...`, or after `--`
+# in slurm-submit.sh), which takes precedence over these lines. medpfl uses every CPU the task was given:
+# that many trials at once, and the idle ones go to the last trials' ops (`--jobs N --threads 1`).
 #SBATCH --job-name=medpfl-audit
-#SBATCH --cpus-per-task=4
-#SBATCH --mem=8G
+#SBATCH --cpus-per-task=1
+#SBATCH --mem=2G
 #SBATCH --time=24:00:00
 #SBATCH --requeue
 #SBATCH --signal=B:TERM@120
@@ -28,4 +32,4 @@ RESUME=()
 [ -f "$DB" ] && RESUME=(--resume)             # a restarted task finishes its own shard
 # exec: Slurm's TERM (sent 120 s before the time limit, or on preemption) reaches medpfl, which marks
 # the shard interrupted; every recorded trial is kept.
-exec "$MEDPFL" audit "$AUDIT" --shard "$K/$N" --db "$DB" --jobs "${SLURM_CPUS_PER_TASK:-1}" --quiet ${RESUME[@]+"${RESUME[@]}"}
+exec "$MEDPFL" audit "$AUDIT" --shard "$K/$N" --db "$DB" --jobs "${SLURM_CPUS_PER_TASK:-1}" --threads 1 --quiet ${RESUME[@]+"${RESUME[@]}"}

@@ -1,9 +1,11 @@
 #!/bin/bash
-# Merges the shard logs of a sharded audit into one audit log (run after every shard task succeeded).
-#   sbatch --dependency=afterok:<array job id> audits/cluster/slurm-merge.sh audit.sqlite shards
+# Merges the shard logs of a sharded audit into one audit log. Queue it with
+#   sbatch --dependency=afterok:<array job id> --kill-on-invalid-dep=yes audits/cluster/slurm-merge.sh audit.sqlite shards
+# (slurm-submit.sh does): it starts only once every shard task succeeded, and is cancelled when one failed,
+# so a partial audit never looks complete (`afterok` alone would leave it pending forever).
 #SBATCH --job-name=medpfl-merge
 #SBATCH --cpus-per-task=1
-#SBATCH --mem=4G
+#SBATCH --mem=2G
 #SBATCH --time=01:00:00
 #SBATCH --output=medpfl-merge-%j.log
 set -euo pipefail
