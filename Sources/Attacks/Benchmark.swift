@@ -22,6 +22,16 @@ public struct DoubleBackwardTiming: Codable, Sendable {
     /// Achieved rate at the median time, GFLOP/s, and as a percentage of the sgemm rate measured in the same run.
     public var gflops: Double? = nil
     public var percentOfSgemm: Double? = nil
+    /// Op threads of the timed evaluations (`OpThreads`).
+    public var threads: Int = 1
+    /// Tensor buffers allocated per timed evaluation, and their size (malloc reuses freed memory; see
+    /// `minorFaultsPerIteration` for whether new pages were touched).
+    public var allocationsPerIteration: Double? = nil
+    public var allocatedMiBPerIteration: Double? = nil
+    /// Minor page faults per timed evaluation: ~0 once the heap has grown to the iteration's working set.
+    public var minorFaultsPerIteration: Double? = nil
+    /// The process's peak resident memory during this row (VmHWM, reset before the row where the kernel allows).
+    public var peakResidentMiB: Double? = nil
 }
 
 public enum Benchmark {
@@ -31,11 +41,13 @@ public enum Benchmark {
     public static func naturalSize(_ name: String) -> Int { imagenetModels.contains(name) ? 224 : 32 }
 
     public static func doubleBackward(model name: String, batch: Int, classes: Int = 6, size: Int = 32, gradInv: Bool = false,
-                                      reps: Int, warmup: Int, seed: UInt64 = 1234) throws -> DoubleBackwardTiming {
+                                      threads: Int = 1, reps: Int, warmup: Int, seed: UInt64 = 1234) throws -> DoubleBackwardTiming {
         let model = try ModelZoo.make(name, classes: classes, size: size)
         try model.requireFits(batch: batch, bn: .train)
+        resetPeakResident()
         var t = try doubleBackward(model: model, state: model.initialState(seed: seed), bn: .train, batch: batch, gradInv: gradInv,
-                                   reps: reps, warmup: warmup, seed: seed)
+                                   threads: threads, reps: reps, warmup: warmup, seed: seed)
+        t.peakResidentMiB = peakResidentMiB()
         t.size = size
         t.gflopPerIteration = 5 * model.forwardFLOPs * Double(batch) / 1e9
         t.gflops = t.gflopPerIteration! / (t.medianMs / 1e3)
@@ -43,8 +55,15 @@ public enum Benchmark {
     }
 
     /// The same timing for any model and weights (`medpfl inspect`).
-    public static func doubleBackward(model: Model, state: ModelState, bn: BNMode, batch: Int, gradInv: Bool = false, reps: Int, warmup: Int,
-                                      seed: UInt64 = 1234) throws -> DoubleBackwardTiming {
+    public static func doubleBackward(model: Model, state: ModelState, bn: BNMode, batch: Int, gradInv: Bool = false, threads: Int = 1,
+                                      reps: Int, warmup: Int, seed: UInt64 = 1234) throws -> DoubleBackwardTiming {
+        try OpThreads.with(threads: threads) {
+            try timeEvaluations(model: model, state: state, bn: bn, batch: batch, gradInv: gradInv, reps: reps, warmup: warmup, seed: seed, threads: threads)
+        }
+    }
+
+    private static func timeEvaluations(model: Model, state: ModelState, bn: BNMode, batch: Int, gradInv: Bool, reps: Int, warmup: Int,
+                                        seed: UInt64, threads: Int) throws -> DoubleBackwardTiming {
         let name = model.name, classes = model.classes
         var rng = SeededGenerator(seed: seed).derived("bench")
         let shape = [batch] + model.inputShape
@@ -58,6 +77,10 @@ public enum Benchmark {
         let logits: Tensor? = gradInv ? nil : Tensor.randn([batch, classes], using: &rng).requiringGrad()
         for _ in 0..<warmup { _ = match.evaluate(x: x, logits: logits) }
         var times: [Double] = []
+        let faults0 = minorFaults()
+        TensorAllocations.counting = true
+        let alloc0 = TensorAllocations.totals
+        defer { TensorAllocations.counting = false }
         for _ in 0..<reps {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let r = match.evaluate(x: x, logits: logits)
@@ -69,20 +92,39 @@ public enum Benchmark {
         var t = DoubleBackwardTiming(model: name, batch: batch, reps: reps, medianMs: median, minMs: sorted[0],
                                      meanMs: times.reduce(0, +) / Double(times.count))
         t.variant = gradInv ? "gradinv" : "dlg"
+        let alloc1 = TensorAllocations.totals
+        t.threads = threads
+        t.allocationsPerIteration = Double(alloc1.buffers - alloc0.buffers) / Double(reps)
+        t.allocatedMiBPerIteration = Double(alloc1.bytes - alloc0.bytes) / Double(reps) / 1_048_576
+        t.minorFaultsPerIteration = Double(minorFaults() - faults0) / Double(reps)
         return t
     }
 
-    /// Single-threaded sgemm throughput on n x n x n, in GFLOP/s (best of `reps`).
-    public static func sgemmGFLOPS(n: Int = 512, reps: Int = 10) -> Double {
+    /// sgemm throughput on n x n x n on `threads` op threads, in GFLOP/s (best of `reps`).
+    public static func sgemmGFLOPS(n: Int = 512, reps: Int = 10, threads: Int = 1) -> Double {
         var rng = SeededGenerator(seed: 7)
         let a = Tensor.uniform([n, n], using: &rng), b = Tensor.uniform([n, n], using: &rng)
         var best = Double.infinity
-        for _ in 0..<reps {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = matmul(a, b)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        OpThreads.with(threads: threads) {
+            for _ in 0..<reps {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = matmul(a, b)
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
         }
         return 2 * Double(n * n * n) / best / 1e9
+    }
+
+    /// Minor page faults of this process so far.
+    static func minorFaults() -> Int {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return u.ru_minflt
+    }
+
+    /// Resets the peak resident size (VmHWM) to the current one (Linux: writing 5 to clear_refs); ignored where refused.
+    static func resetPeakResident() {
+        if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") { h.write(Data("5".utf8)); try? h.close() }
     }
 
     /// Peak resident set size of this process, in MiB (from /proc/self/status VmHWM).

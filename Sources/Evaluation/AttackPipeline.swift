@@ -72,11 +72,11 @@ public enum AttackPipeline {
         return score(job, result, threshold: threshold)
     }
 
-    /// Attacks every job on up to `workers` threads (one BLAS thread each); outcomes in job order.
+    /// Attacks every job on up to `workers` threads, each job's ops on `threads` (more once no job waits); outcomes in job order.
     /// `progress` receives the job index with each step.
     public static func run(_ jobs: [AttackJob], config: AttackConfig, start: AttackStart? = nil, threshold: Double, workers: Int? = nil,
-                           progress: (@Sendable (_ job: Int, _ iteration: Int, _ total: Int, _ loss: Double) -> Void)? = nil) throws -> [AttackJobOutcome] {
-        try Parallel.map(jobs.count, jobs: workers) { i in
+                           threads: Int? = nil, progress: (@Sendable (_ job: Int, _ iteration: Int, _ total: Int, _ loss: Double) -> Void)? = nil) throws -> [AttackJobOutcome] {
+        try Parallel.map(jobs.count, jobs: workers, threads: threads) { i in
             try run(jobs[i], config: config, start: start, threshold: threshold,
                     progress: progress.map { p in { it, total, loss in p(i, it, total, loss) } })
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A dense, row-major Float32 N-d array that can take part in reverse-mode autodiff.
 ///
@@ -29,6 +30,7 @@ public final class Tensor: @unchecked Sendable {
         self.count = n
         // malloc's 16-byte alignment is enough for unaligned AVX loads; memalign costs more per call.
         self.storage = malloc(max(n, 1) * MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: max(n, 1))
+        if TensorAllocations.counting { TensorAllocations.record(bytes: n * MemoryLayout<Float>.stride) }
         self.owner = nil
         self.requiresGrad = false
         self.node = nil
@@ -113,4 +115,19 @@ extension Tensor: CustomStringConvertible {
     var acc = 1
     for i in stride(from: shape.count - 1, through: 0, by: -1) { s[i] = acc; acc *= shape[i] }
     return s
+}
+
+/// Counts the tensor buffers allocated while `counting` is on (`medpfl bench`: allocations per iteration).
+/// Off by default: an atomic add per tensor would slow parallel trials.
+public enum TensorAllocations {
+    /// Set only while no computation runs (the bench sets it before its timed loop).
+    nonisolated(unsafe) public static var counting = false
+    private static let buffers = Atomic<Int>(0)
+    private static let byteCount = Atomic<Int>(0)
+    @usableFromInline static func record(bytes: Int) {
+        buffers.wrappingAdd(1, ordering: .relaxed)
+        byteCount.wrappingAdd(bytes, ordering: .relaxed)
+    }
+    /// Buffers and bytes allocated since counting began.
+    public static var totals: (buffers: Int, bytes: Int) { (buffers.load(ordering: .relaxed), byteCount.load(ordering: .relaxed)) }
 }

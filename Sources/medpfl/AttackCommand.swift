@@ -60,7 +60,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Write originals and reconstructions here as PNG (folder 0700, files 0600).") var out: String?
     @Flag(help: "Print JSON results on stdout.") var json = false
     @Flag(help: "No progress line on stderr.") var quiet = false
-    @Option(help: "Parallel workers (default: all cores).") var jobs: Int?
+    @OptionGroup var parallel: ParallelOptions
 
     struct SampleJSON: Encodable {
         let image: String, trueLabel: Int, recoveredLabel: Int?
@@ -108,7 +108,6 @@ struct AttackCommand: ParsableCommand {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard (1...Self.maximumCount).contains(count) else { throw ValidationError("--count must be between 1 and \(Self.maximumCount), got \(count)") }
         guard threshold.isFinite, threshold > 0, threshold <= 1 else { throw ValidationError("--threshold is an SSIM: a number in (0, 1], got \(threshold)") }
-        if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
         if let i = iterations, i < 1 { throw ValidationError("--iterations must be at least 1") }
         if let r = restarts, r < 1 { throw ValidationError("--restarts must be at least 1") }
         for (name, v) in [("--tv", tv), ("--early-stop", earlyStop), ("--satisfied-loss", satisfiedLoss)] {
@@ -195,7 +194,7 @@ struct AttackCommand: ParsableCommand {
         // Every update's attack in parallel (one BLAS thread each), then scored against the originals.
         let progress = ProgressLine(total: jobs.count, enabled: !quiet)
         let tracer = trace.map { _ in TraceLog() }
-        let outcomes = try AttackPipeline.run(jobs, config: config, start: given, threshold: threshold, workers: self.jobs) { i, it, total, loss in
+        let outcomes = try AttackPipeline.run(jobs, config: config, start: given, threshold: threshold, workers: parallel.resolved.jobs, threads: parallel.resolved.threads) { i, it, total, loss in
             progress.update(i, it, total, loss)
             tracer?.append(i, it, loss)
         }

@@ -47,7 +47,7 @@ struct AuditCommand: ParsableCommand {
     var shard: String?
     @Flag(help: "Do not render a report after the audit.") var noReport = false
     @Flag(help: "No progress on stderr.") var quiet = false
-    @Option(help: "Parallel trials (default: all cores).") var jobs: Int?
+    @OptionGroup var parallel: ParallelOptions
     @Option(help: "Ed25519 private key (PEM or raw; `medpfl keygen` makes one) that signs the finished audit's digest.")
     var signKey: String?
     @Flag(help: "With --resume: take over an audit whose recorded process cannot be checked from here (another host).")
@@ -55,7 +55,6 @@ struct AuditCommand: ParsableCommand {
 
     func validate() throws {
         if resumeID != nil && !resume { throw ValidationError("an audit id is accepted only after --resume") }
-        if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
         if force && !resume { throw ValidationError("--force only applies with --resume") }
     }
 
@@ -83,7 +82,8 @@ struct AuditCommand: ParsableCommand {
             runner.commandLine = CommandLine.arguments.joined(separator: " ")
             runner.toolVersion = medpflVersion
             runner.definitionPath = URL(fileURLWithPath: file).standardizedFileURL.path
-            runner.workers = jobs
+            runner.workers = parallel.resolved.jobs
+            runner.threads = parallel.resolved.threads
             let (id, resumed) = try auditInput { try runner.open() }
             signals.audit = id
             let progress = AuditProgress(enabled: !quiet)

@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import NN
 import Tensor
+import Federated
 
 extension BNMode: ExpressibleByArgument {}
 extension ResizeMethod: ExpressibleByArgument {}
@@ -171,4 +172,17 @@ struct ImageOptions: ParsableArguments {
         for im in imgs { data += im.pixels.prefix(channels * size * size) }
         return (Tensor(shape: [imgs.count, channels, size, size], data: data), labels)
     }
+}
+
+/// `--jobs` and `--threads`: how a run spreads over the cores (`Parallelism`).
+struct ParallelOptions: ParsableArguments {
+    @Option(help: "Independent jobs (trials, attacked updates, clients) at once (default: the cores over --threads).") var jobs: Int?
+    @Option(help: "Threads for the ops of one job (default: the cores over --jobs; jobs x threads = cores). Once no job waits, the cores of finished jobs go to the last ones. Results are the same bit for bit at any count.") var threads: Int?
+
+    func validate() throws {
+        if let j = jobs, !(1...4096).contains(j) { throw ValidationError("--jobs must be between 1 and 4096, got \(j)") }
+        if let t = threads, !(1...4096).contains(t) { throw ValidationError("--threads must be between 1 and 4096, got \(t)") }
+    }
+
+    var resolved: Parallelism { Parallelism.resolve(jobs: jobs, threads: threads) }
 }

@@ -40,7 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the final global weights here (safetensors, 0600).") var save: String?
     @Flag(help: "Print the per-round history as JSON on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
-    @Option(help: "Clients trained in parallel (default: all cores).") var jobs: Int?
+    @OptionGroup var parallel: ParallelOptions
 
     struct Output: Encodable {
         let defended: TrainingHistory
@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
         let data = try input { try FederatedDataset(folder: folder, size: loaded.model.inputShape[1]) }
         let config = TrainingConfig(model: loaded.model, initialState: loaded.state, clients: clients, rounds: rounds,
                                     algorithm: local, learningRate: lr, batchSize: batch, partition: partition,
-                                    testFraction: testFraction, bn: model.bn, jobs: jobs)
+                                    testFraction: testFraction, bn: model.bn, jobs: parallel.resolved.jobs, threads: parallel.resolved.threads)
         try input { try config.validate(dataset: data, defence: spec) }
         let seed = model.seed
         let runs = (spec.isNone || noBaseline) ? 1 : 2

@@ -1,6 +1,7 @@
 import Attacks
 import Dispatch
 import Federated
+import Tensor
 import Foundation
 
 /// A request to stop, shared between signal handlers and the workers.
@@ -53,8 +54,11 @@ public final class AuditRunner: @unchecked Sendable {
     public var commandLine = ""
     public var toolVersion = "unknown"
     public var definitionPath: String?
-    /// Parallel workers (default: every core).
+    /// Parallel workers (default: every core, or the cores over `threads`).
     public var workers: Int?
+    /// Op threads per trial (default: the cores over `workers`); once no trial waits, the cores of finished
+    /// trials go to the ones still running (`OpThreads.Budget`). Results do not depend on either.
+    public var threads: Int?
     /// Training setup of the utility runs (set by `open()` when this run is responsible for them).
     private var utility: UtilityRunner.Setup?
 
@@ -100,30 +104,35 @@ public final class AuditRunner: @unchecked Sendable {
         let state = RunState()
         // The no-defence training run first: every other run's accuracy drop is measured against it.
         var baseline = try store.utilityRuns(audit: audit).first { $0.defence == DefenceSpec.none.description }?.accuracy
+        let parallelism = Parallelism.resolve(jobs: workers, threads: threads)
+        let budget = OpThreads.Budget(workers: parallelism.jobs, threads: parallelism.threads)
         if let u = utility, baseline == nil, !stop.requested {
-            state.attempt {
+            // Alone on the machine: its ops get every core of the budget.
+            OpThreads.run(in: budget, waiting: { 0 }) { state.attempt {
                 let r = try UtilityRunner.run(u, defence: .none, baseline: nil, audit: audit)
                 try store.record(utility: r)
                 baseline = r.accuracy
                 events.utilityFinished(r, state.countFinished(), total)
-            }
+            } }
         }
-        let workerCount = max(1, min(workers ?? ProcessInfo.processInfo.activeProcessorCount, jobs.count))
+        let workerCount = max(1, min(parallelism.jobs, jobs.count))
         let (queue, base, setup) = (jobs, baseline, utility)
         WorkerThreads.run(workerCount) { [self] in
             while let job = state.take(from: queue, stop: stop) {
-                switch job {
-                case let .trial(spec):
-                    state.attempt {
-                        let outcome = try TrialRunner.run(spec, plan: plan) { it, n, loss in events.iteration(spec, it, n, loss) }
-                        try store.record(outcome, audit: audit)
-                        events.trialFinished(outcome, state.countFinished(), total)
-                    }
-                case let .utility(spec):
-                    state.attempt {
-                        let r = try UtilityRunner.run(setup!, defence: spec, baseline: base, audit: audit)
-                        try store.record(utility: r)
-                        events.utilityFinished(r, state.countFinished(), total)
+                OpThreads.run(in: budget, waiting: { state.waiting(queue.count) }) {
+                    switch job {
+                    case let .trial(spec):
+                        state.attempt {
+                            let outcome = try TrialRunner.run(spec, plan: plan) { it, n, loss in events.iteration(spec, it, n, loss) }
+                            try store.record(outcome, audit: audit)
+                            events.trialFinished(outcome, state.countFinished(), total)
+                        }
+                    case let .utility(spec):
+                        state.attempt {
+                            let r = try UtilityRunner.run(setup!, defence: spec, baseline: base, audit: audit)
+                            try store.record(utility: r)
+                            events.utilityFinished(r, state.countFinished(), total)
+                        }
                     }
                 }
             }
@@ -175,6 +184,9 @@ final class RunState: @unchecked Sendable {
         next += 1
         return jobs[next - 1]
     }
+
+    /// Jobs of `count` not taken yet.
+    func waiting(_ count: Int) -> Int { lock.lock(); defer { lock.unlock() }; return max(0, count - next) }
 
     func countFinished() -> Int { lock.lock(); defer { lock.unlock() }; finished += 1; return finished }
 

@@ -33,7 +33,7 @@ public enum FederatedTraining {
         var records: [TrainingHistory.Round] = []
         for r in 1...config.rounds {
             let global = state
-            let results = try Parallel.map(active.count, jobs: config.jobs) { j in
+            let results = try Parallel.map(active.count, jobs: config.jobs, threads: config.threads) { j in
                 clientRound(config: config, dataset: dataset, state: global, images: split.clients[active[j]].train,
                             defence: defence, root: root, round: r, client: active[j])
             }

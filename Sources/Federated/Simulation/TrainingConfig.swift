@@ -45,10 +45,12 @@ public struct TrainingConfig: Sendable {
     public var bn: BNMode
     /// Clients trained side by side (default: all cores).
     public var jobs: Int?
+    /// Op threads per client (default: the cores over `jobs`).
+    public var threads: Int?
 
     public init(model: Model, initialState: ModelState, clients: Int = 4, rounds: Int = 20,
                 algorithm: LocalAlgorithm = .fedAvgSteps(5), learningRate: Double = 0.1, batchSize: Int = 8,
-                partition: Partition = .iid, testFraction: Double = 0.25, bn: BNMode = .train, jobs: Int? = nil) {
+                partition: Partition = .iid, testFraction: Double = 0.25, bn: BNMode = .train, jobs: Int? = nil, threads: Int? = nil) {
         self.model = model
         self.initialState = initialState
         self.clients = clients
@@ -60,6 +62,7 @@ public struct TrainingConfig: Sendable {
         self.testFraction = testFraction
         self.bn = bn
         self.jobs = jobs
+        self.threads = threads
     }
 
     /// Checks every setting against the data set and the defence; one line per problem found first.

@@ -63,6 +63,53 @@ func forEachRun(_ shape: [Int], _ sa: [Int], _ sb: [Int],
     }
 }
 
+/// `forEachRun` for bodies whose runs write disjoint outputs: the runs in shape-fixed groups on the op
+/// threads (each group starts its walk at its first run).
+@inline(__always)
+func forEachRunInParallel(_ shape: [Int], _ sa: [Int], _ sb: [Int],
+                          _ body: (_ o: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
+    let total = shape.reduce(1, *)
+    var dims: [(n: Int, a: Int, b: Int)] = []
+    for i in stride(from: shape.count - 1, through: 0, by: -1) {
+        let n = shape[i]
+        if n == 1 { continue }
+        if let last = dims.last, sa[i] == last.a * last.n, sb[i] == last.b * last.n {
+            dims[dims.count - 1] = (last.n * n, last.a, last.b)
+        } else {
+            dims.append((n, sa[i], sb[i]))
+        }
+    }
+    guard dims.count >= 2 else { forEachRun(shape, sa, sb, body); return }
+    let inner = dims[0], outer = Array(dims.dropFirst())
+    let runs = total / inner.n
+    let parts = OpThreads.parts(size: runs, work: total, minWork: 1 << 17, minPiece: Swift.max(1, (1 << 12) / inner.n))
+    if parts == 1 { forEachRun(shape, sa, sb, body); return }
+    OpThreads.forEach(parts) { p in
+        let r = OpThreads.range(p, of: parts, size: runs)
+        if r.isEmpty { return }
+        var counter = [Int](repeating: 0, count: outer.count)
+        var rest = r.lowerBound, a = 0, b = 0
+        for d in 0..<outer.count {
+            counter[d] = rest % outer[d].n; rest /= outer[d].n
+            a += counter[d] * outer[d].a; b += counter[d] * outer[d].b
+        }
+        var o = r.lowerBound * inner.n
+        for _ in r {
+            body(o, a, b, inner.n, inner.a, inner.b)
+            o += inner.n
+            var d = 0
+            while d < outer.count {
+                counter[d] += 1
+                a += outer[d].a; b += outer[d].b
+                if counter[d] < outer[d].n { break }
+                a -= outer[d].a * outer[d].n; b -= outer[d].b * outer[d].n
+                counter[d] = 0
+                d += 1
+            }
+        }
+    }
+}
+
 // MARK: expand / sumTo (an adjoint pair)
 
 extension Tensor {
@@ -74,7 +121,7 @@ extension Tensor {
         let sa = broadcastStrides(shape, to: target)
         let zero = [Int](repeating: 0, count: target.count)
         let src = storage, dst = out.storage
-        forEachRun(target, sa, zero) { o, a, _, n, s, _ in
+        forEachRunInParallel(target, sa, zero) { o, a, _, n, s, _ in
             if s == 1 { (dst + o).update(from: src + a, count: n) }
             else if s == 0 { (dst + o).update(repeating: src[a], count: n) }
             else { for i in 0..<n { dst[o + i] = src[a + i * s] } }
@@ -90,18 +137,76 @@ extension Tensor {
         let out = Tensor(shape: target, repeating: 0)
         let so = broadcastStrides(target, to: shape)
         let contiguous = strides(of: shape)
-        let src = storage, dst = out.storage
-        forEachRun(shape, contiguous, so) { _, a, o, n, sa, s in
-            if s == 0 {
-                var acc: Double = 0
-                if sa == 1 { for i in 0..<n { acc += Double(src[a + i]) } }
-                else { for i in 0..<n { acc += Double(src[a + i * sa]) } }
-                dst[o] += Float(acc)
-            } else {
-                for i in 0..<n { dst[o + i * s] += src[a + i * sa] }
-            }
+        let src = storage, dst = out.storage, tcount = out.count
+        // Runs in shape-fixed groups, each summed into its own zeroed copy of the output; the copies are then
+        // added in group order (so the result does not depend on the thread count). Only worth it while the
+        // copies are small next to the input.
+        let groups = tcount * 16 <= count ? OpThreads.parts(size: count / Swift.max(1, shape.last ?? 1), work: count, minWork: 1 << 17, minPiece: 1) : 1
+        if groups == 1 {
+            forEachRun(shape, contiguous, so) { _, a, o, n, sa, s in sumRun(src, dst, a, o, n, sa, s) }
+        } else {
+            let partial = UnsafeMutablePointer<Float>.allocate(capacity: groups * tcount)
+            defer { partial.deallocate() }
+            partial.initialize(repeating: 0, count: groups * tcount)
+            forEachRunGroup(shape, contiguous, so, groups: groups) { g, a, o, n, sa, s in sumRun(src, partial + g * tcount, a, o, n, sa, s) }
+            for g in 0..<groups { let p = partial + g * tcount; for i in 0..<tcount { dst[i] += p[i] } }
         }
         let srcShape = shape
         return out.recording("sumTo", [self]) { g, _, _ in [g.expand(to: srcShape)] }
+    }
+}
+
+/// One run of `sum(to:)`: a run onto one output (s == 0, summed in Double) or onto a strided output row.
+@inline(__always)
+private func sumRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ a: Int, _ o: Int, _ n: Int, _ sa: Int, _ s: Int) {
+    if s == 0 {
+        var acc: Double = 0
+        if sa == 1 { for i in 0..<n { acc += Double(src[a + i]) } }
+        else { for i in 0..<n { acc += Double(src[a + i * sa]) } }
+        dst[o] += Float(acc)
+    } else {
+        for i in 0..<n { dst[o + i * s] += src[a + i * sa] }
+    }
+}
+
+/// The runs of `forEachRun` cut into `groups` shape-fixed groups of whole runs on the op threads; `body`
+/// gets its group's index first (runs of different groups may write the same output: the caller keeps one
+/// output per group).
+private func forEachRunGroup(_ shape: [Int], _ sa: [Int], _ sb: [Int], groups: Int,
+                             _ body: (_ group: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
+    var dims: [(n: Int, a: Int, b: Int)] = []
+    for i in stride(from: shape.count - 1, through: 0, by: -1) {
+        let n = shape[i]
+        if n == 1 { continue }
+        if let last = dims.last, sa[i] == last.a * last.n, sb[i] == last.b * last.n {
+            dims[dims.count - 1] = (last.n * n, last.a, last.b)
+        } else {
+            dims.append((n, sa[i], sb[i]))
+        }
+    }
+    if dims.isEmpty { body(0, 0, 0, 1, 0, 0); return }
+    let inner = dims[0], outer = Array(dims.dropFirst())
+    let runs = shape.reduce(1, *) / inner.n
+    OpThreads.forEach(groups) { g in
+        let r = OpThreads.range(g, of: groups, size: runs)
+        if r.isEmpty { return }
+        var counter = [Int](repeating: 0, count: outer.count)
+        var rest = r.lowerBound, a = 0, b = 0
+        for d in 0..<outer.count {
+            counter[d] = rest % outer[d].n; rest /= outer[d].n
+            a += counter[d] * outer[d].a; b += counter[d] * outer[d].b
+        }
+        for _ in r {
+            body(g, a, b, inner.n, inner.a, inner.b)
+            var d = 0
+            while d < outer.count {
+                counter[d] += 1
+                a += outer[d].a; b += outer[d].b
+                if counter[d] < outer[d].n { break }
+                a -= outer[d].a * outer[d].n; b -= outer[d].b * outer[d].n
+                counter[d] = 0
+                d += 1
+            }
+        }
     }
 }

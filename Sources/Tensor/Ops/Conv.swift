@@ -67,27 +67,32 @@ private func validRange(_ k: Int, _ size: Int, _ outSize: Int, _ g: Conv2dGeomet
 func im2colKernel(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>,
                   n: Int, c: Int, h: Int, w: Int, ho: Int, wo: Int, g: Conv2dGeometry) {
     let l = ho * wo, cols = n * l, s = g.stride
-    for ci in 0..<c {
-        for ki in 0..<g.kh {
-            let (ohLo, ohHi) = validRange(ki, h, ho, g)
-            for kj in 0..<g.kw {
-                let (owLo, owHi) = validRange(kj, w, wo, g)
-                let row = col + ((ci * g.kh + ki) * g.kw + kj) * cols
-                let dj = kj * g.dilation - g.padding, di = ki * g.dilation - g.padding
-                for b in 0..<n {
-                    let dst = row + b * l
-                    let src = x + (b * c + ci) * h * w
-                    if ohLo > 0 { dst.update(repeating: 0, count: ohLo * wo) }
-                    if ohHi < ho { (dst + ohHi * wo).update(repeating: 0, count: (ho - ohHi) * wo) }
-                    for oh in ohLo..<ohHi {
-                        let d = dst + oh * wo
-                        let srow = src + (oh * s + di) * w
-                        if owLo > 0 { d.update(repeating: 0, count: owLo) }
-                        if owHi < wo { (d + owHi).update(repeating: 0, count: wo - owHi) }
-                        if s == 1 {
-                            (d + owLo).update(from: srow + owLo + dj, count: owHi - owLo)
-                        } else {
-                            for ow in owLo..<owHi { d[ow] = srow[ow &* s &+ dj] }
+    // Channels in shape-fixed groups on the op threads: each channel's rows (and, for col2im, its input
+    // planes) belong to one group, so nothing is shared between threads.
+    let parts = OpThreads.parts(size: c, work: c * g.kh * g.kw * cols, minWork: 1 << 18, minPiece: 1)
+    OpThreads.forEach(parts) { part in
+        for ci in OpThreads.range(part, of: parts, size: c) {
+            for ki in 0..<g.kh {
+                let (ohLo, ohHi) = validRange(ki, h, ho, g)
+                for kj in 0..<g.kw {
+                    let (owLo, owHi) = validRange(kj, w, wo, g)
+                    let row = col + ((ci * g.kh + ki) * g.kw + kj) * cols
+                    let dj = kj * g.dilation - g.padding, di = ki * g.dilation - g.padding
+                    for b in 0..<n {
+                        let dst = row + b * l
+                        let src = x + (b * c + ci) * h * w
+                        if ohLo > 0 { dst.update(repeating: 0, count: ohLo * wo) }
+                        if ohHi < ho { (dst + ohHi * wo).update(repeating: 0, count: (ho - ohHi) * wo) }
+                        for oh in ohLo..<ohHi {
+                            let d = dst + oh * wo
+                            let srow = src + (oh * s + di) * w
+                            if owLo > 0 { d.update(repeating: 0, count: owLo) }
+                            if owHi < wo { (d + owHi).update(repeating: 0, count: wo - owHi) }
+                            if s == 1 {
+                                (d + owLo).update(from: srow + owLo + dj, count: owHi - owLo)
+                            } else {
+                                for ow in owLo..<owHi { d[ow] = srow[ow &* s &+ dj] }
+                            }
                         }
                     }
                 }
@@ -99,23 +104,28 @@ func im2colKernel(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>,
 func col2imKernel(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>,
                   n: Int, c: Int, h: Int, w: Int, ho: Int, wo: Int, g: Conv2dGeometry) {
     let l = ho * wo, cols = n * l, s = g.stride
-    for ci in 0..<c {
-        for ki in 0..<g.kh {
-            let (ohLo, ohHi) = validRange(ki, h, ho, g)
-            for kj in 0..<g.kw {
-                let (owLo, owHi) = validRange(kj, w, wo, g)
-                let row = col + ((ci * g.kh + ki) * g.kw + kj) * cols
-                let dj = kj * g.dilation - g.padding, di = ki * g.dilation - g.padding
-                for b in 0..<n {
-                    let srcCol = row + b * l
-                    let dst = x + (b * c + ci) * h * w
-                    for oh in ohLo..<ohHi {
-                        let sc = srcCol + oh * wo
-                        let drow = dst + (oh * s + di) * w
-                        if s == 1 {
-                            for ow in owLo..<owHi { drow[ow &+ dj] += sc[ow] }
-                        } else {
-                            for ow in owLo..<owHi { drow[ow &* s &+ dj] += sc[ow] }
+    // Channels in shape-fixed groups on the op threads: each channel's rows (and, for col2im, its input
+    // planes) belong to one group, so nothing is shared between threads.
+    let parts = OpThreads.parts(size: c, work: c * g.kh * g.kw * cols, minWork: 1 << 18, minPiece: 1)
+    OpThreads.forEach(parts) { part in
+        for ci in OpThreads.range(part, of: parts, size: c) {
+            for ki in 0..<g.kh {
+                let (ohLo, ohHi) = validRange(ki, h, ho, g)
+                for kj in 0..<g.kw {
+                    let (owLo, owHi) = validRange(kj, w, wo, g)
+                    let row = col + ((ci * g.kh + ki) * g.kw + kj) * cols
+                    let dj = kj * g.dilation - g.padding, di = ki * g.dilation - g.padding
+                    for b in 0..<n {
+                        let srcCol = row + b * l
+                        let dst = x + (b * c + ci) * h * w
+                        for oh in ohLo..<ohHi {
+                            let sc = srcCol + oh * wo
+                            let drow = dst + (oh * s + di) * w
+                            if s == 1 {
+                                for ow in owLo..<owHi { drow[ow &+ dj] += sc[ow] }
+                            } else {
+                                for ow in owLo..<owHi { drow[ow &* s &+ dj] += sc[ow] }
+                            }
                         }
                     }
                 }

@@ -12,7 +12,7 @@ func binaryKernel<K: BinaryKernel>(_ a: Tensor, _ b: Tensor, _: K.Type) -> Tenso
     if a.shape == b.shape {
         let out = Tensor(uninitializedShape: a.shape)
         let po = out.storage
-        for i in 0..<a.count { po[i] = K.f(pa[i], pb[i]) }
+        OpThreads.forRanges(a.count) { r in for i in r { po[i] = K.f(pa[i], pb[i]) } }
         return out
     }
     guard let shape = broadcastShape(a.shape, b.shape) else {
@@ -22,16 +22,16 @@ func binaryKernel<K: BinaryKernel>(_ a: Tensor, _ b: Tensor, _: K.Type) -> Tenso
     let po = out.storage
     if b.count == 1 && a.count == out.count {
         let bv = pb[0]
-        for i in 0..<out.count { po[i] = K.f(pa[i], bv) }
+        OpThreads.forRanges(out.count) { r in for i in r { po[i] = K.f(pa[i], bv) } }
         return out
     }
     if a.count == 1 && b.count == out.count {
         let av = pa[0]
-        for i in 0..<out.count { po[i] = K.f(av, pb[i]) }
+        OpThreads.forRanges(out.count) { r in for i in r { po[i] = K.f(av, pb[i]) } }
         return out
     }
     let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
-    forEachRun(shape, sa, sb) { o, ia, ib, n, da, db in
+    forEachRunInParallel(shape, sa, sb) { o, ia, ib, n, da, db in
         if da == 1 && db == 1 { for i in 0..<n { po[o + i] = K.f(pa[ia + i], pb[ib + i]) } }
         else if da == 1 && db == 0 { let bv = pb[ib]; for i in 0..<n { po[o + i] = K.f(pa[ia + i], bv) } }
         else if da == 0 && db == 1 { let av = pa[ia]; for i in 0..<n { po[o + i] = K.f(av, pb[ib + i]) } }
@@ -43,7 +43,7 @@ func binaryKernel<K: BinaryKernel>(_ a: Tensor, _ b: Tensor, _: K.Type) -> Tenso
 @inline(__always) func unaryMap(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
     let out = Tensor(uninitializedShape: x.shape)
     let px = x.storage, po = out.storage
-    for i in 0..<x.count { po[i] = f(px[i]) }
+    OpThreads.forRanges(x.count) { r in for i in r { po[i] = f(px[i]) } }
     return out
 }
 
@@ -51,7 +51,7 @@ func binaryKernel<K: BinaryKernel>(_ a: Tensor, _ b: Tensor, _: K.Type) -> Tenso
     precondition(x.shape == y.shape)
     let out = Tensor(uninitializedShape: x.shape)
     let px = x.storage, py = y.storage, po = out.storage
-    for i in 0..<x.count { po[i] = f(px[i], py[i]) }
+    OpThreads.forRanges(x.count) { r in for i in r { po[i] = f(px[i], py[i]) } }
     return out
 }
 

@@ -20,10 +20,14 @@ extension Tensor {
         let n = shape[0], c = shape[1], inner = count / (n * c)
         let out = Tensor(uninitializedShape: shape)
         let px = storage, pb = b.storage, po = out.storage
-        for i in 0..<n { for ch in 0..<c {
-            let base = (i * c + ch) * inner, v = pb[ch]
-            for k in 0..<inner { po[base + k] = px[base + k] + v }
-        } }
+        let planes = n * c
+        let parts = OpThreads.parts(size: planes, work: count, minWork: 1 << 17, minPiece: 1)
+        OpThreads.forEach(parts) { p in
+            for plane in OpThreads.range(p, of: parts, size: planes) {
+                let base = plane * inner, v = pb[plane % c]
+                for k in 0..<inner { po[base + k] = px[base + k] + v }
+            }
+        }
         return out.recording("addChannelBias", [self, b]) { g, _, needs in
             [needs[0] ? g : nil, needs[1] ? g.channelSum() : nil]
         }
@@ -34,7 +38,9 @@ extension Tensor {
         let n = shape[0], c = shape[1], inner = count / (n * c)
         let out = Tensor(uninitializedShape: [c])
         let px = storage, po = out.storage
-        for ch in 0..<c {
+        let parts = OpThreads.parts(size: c, work: count, minWork: 1 << 17, minPiece: 1)
+        OpThreads.forEach(parts) { p in
+        for ch in OpThreads.range(p, of: parts, size: c) {
             var acc: Double = 0
             for i in 0..<n {
                 let base = (i * c + ch) * inner
@@ -43,6 +49,7 @@ extension Tensor {
                 acc += Double(s)
             }
             po[ch] = Float(acc)
+        }
         }
         let full = shape
         return out.recording("channelSum", [self]) { g, _, _ in [g.channelBroadcast(to: full)] }
@@ -54,7 +61,10 @@ extension Tensor {
         let n = full[0], c = full[1], inner = full.reduce(1, *) / (n * c)
         let out = Tensor(uninitializedShape: full)
         let pb = storage, po = out.storage
-        for i in 0..<n { for ch in 0..<c { (po + (i * c + ch) * inner).update(repeating: pb[ch], count: inner) } }
+        let parts = OpThreads.parts(size: n * c, work: n * c * inner, minWork: 1 << 17, minPiece: 1)
+        OpThreads.forEach(parts) { p in
+            for plane in OpThreads.range(p, of: parts, size: n * c) { (po + plane * inner).update(repeating: pb[plane % c], count: inner) }
+        }
         return out.recording("channelBroadcast", [self]) { g, _, _ in [g.channelSum()] }
     }
 }
@@ -63,6 +73,36 @@ extension Tensor {
 @inline(__always)
 func simdReduce(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
                 _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Double {
+    // Blocks of 4096 elements, each summed in Float lanes and added in Double in block order. Large inputs
+    // compute the block sums on the op threads, then add them in the same order: the same result bit for bit.
+    let blocks = n / 4096
+    let parts = OpThreads.parts(size: blocks, work: n, minWork: 1 << 18, minPiece: 4)
+    if parts == 1 { return simdReduceSerial(a, b, n, f) }
+    let sums = UnsafeMutablePointer<Double>.allocate(capacity: blocks)
+    defer { sums.deallocate() }
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    OpThreads.forEach(parts) { p in
+        for k in OpThreads.range(p, of: parts, size: blocks) {
+            var acc = SIMD8<Float>()
+            var i = k * 4096
+            let end = i + 4096
+            while i < end {
+                acc += f(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                         rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+                i += 8
+            }
+            sums[k] = Double(acc.sum())
+        }
+    }
+    var total: Double = 0
+    for k in 0..<blocks { total += sums[k] }
+    let done = blocks * 4096
+    return total + simdReduceSerial(a + done, b + done, n - done, f)
+}
+
+/// The serial loop of `simdReduce` (the same block structure).
+private func simdReduceSerial(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
+                              _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Double {
     var total: Double = 0
     var i = 0
     let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)

@@ -8,6 +8,8 @@ import Foundation
 final class Im2colPlan: @unchecked Sendable {
     struct Key: Hashable { let n, c, h, w: Int; let g: Conv2dGeometry }
     let index: [Int32]
+    /// Channels, and the entries of one channel's rows (the index is channel-major): threads split at channel bounds.
+    let channels: Int, perChannel: Int
 
     // Safe: read and written only while holding `lock`.
     nonisolated(unsafe) private static var cache: [Key: Im2colPlan] = [:]
@@ -47,22 +49,37 @@ final class Im2colPlan: @unchecked Sendable {
             } } }
         }
         index = idx
+        channels = c
+        perChannel = g.kh * g.kw * n * l
+    }
+
+    /// Runs `body` on shape-fixed channel groups of the index on the op threads (disjoint outputs).
+    private func byChannels(_ body: (Range<Int>) -> Void) {
+        let parts = OpThreads.parts(size: channels, work: index.count, minWork: 1 << 18, minPiece: 1)
+        OpThreads.forEach(parts) { p in
+            let r = OpThreads.range(p, of: parts, size: channels)
+            body(r.lowerBound * perChannel..<r.upperBound * perChannel)
+        }
     }
 
     func gather(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
         index.withUnsafeBufferPointer { ix in
-            for j in 0..<ix.count {
-                let i = ix[j]
-                col[j] = i >= 0 ? x[Int(i)] : 0
+            byChannels { js in
+                for j in js {
+                    let i = ix[j]
+                    col[j] = i >= 0 ? x[Int(i)] : 0
+                }
             }
         }
     }
 
     func scatterAdd(_ col: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
         index.withUnsafeBufferPointer { ix in
-            for j in 0..<ix.count {
-                let i = ix[j]
-                if i >= 0 { x[Int(i)] += col[j] }
+            byChannels { js in
+                for j in js {
+                    let i = ix[j]
+                    if i >= 0 { x[Int(i)] += col[j] }
+                }
             }
         }
     }

@@ -20,13 +20,47 @@ public enum BLAS {
 }
 
 /// C = op(A) * op(B) on raw row-major storage, optionally accumulating (beta = 1).
+///
+/// A large product is cut along its larger output dimension into `OpThreads.parts` pieces (columns of C,
+/// or rows), fixed by the shape alone, and the pieces run on the current thread's op threads. Every entry of
+/// C is one piece's dot product over the whole of k, computed by one single-threaded sgemm call, so C is the
+/// same bit for bit whatever the thread count (OpenBLAS's own threads would split k-panels by thread count).
 @inline(__always)
 func sgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int,
            _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     Engine.configureNumerics()
+    let lda = transA ? m : k, ldb = transB ? k : n
+    let splitColumns = n >= m
+    let parts = OpThreads.parts(size: splitColumns ? n : m, work: m &* n &* k, minWork: Sgemm.minWork, minPiece: Sgemm.minPiece)
+    if parts == 1 {
+        sgemmBlock(transA, transB, m: m, n: n, k: k, a, lda, b, ldb, c, n, beta: beta)
+        return
+    }
+    OpThreads.forEach(parts) { i in
+        let r = OpThreads.range(i, of: parts, size: splitColumns ? n : m, align: 16)
+        guard !r.isEmpty else { return }
+        if splitColumns {
+            sgemmBlock(transA, transB, m: m, n: r.count, k: k, a, lda, b + (transB ? r.lowerBound * k : r.lowerBound), ldb,
+                       c + r.lowerBound, n, beta: beta)
+        } else {
+            sgemmBlock(transA, transB, m: r.count, n: n, k: k, a + (transA ? r.lowerBound : r.lowerBound * k), lda, b, ldb,
+                       c + r.lowerBound * n, n, beta: beta)
+        }
+    }
+}
+
+/// The fixed partition of `sgemm`: products of at least `minWork` multiply-adds, pieces of at least
+/// `minPiece` rows or columns (repacking the other operand per piece then costs under 2% at one thread).
+enum Sgemm {
+    static let minWork = 1 << 22
+    static let minPiece = 128
+}
+
+@inline(__always)
+private func sgemmBlock(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                        _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, beta: Float) {
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), 1, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
-                beta, c, Int32(n))
+                Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// Matrix product `op(a) x op(b)` where op transposes the last two dimensions when asked.
@@ -41,12 +75,12 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     precondition(k == k2, "matmul inner sizes differ: \(a.shape)\(transposeA ? "^T" : "") x \(b.shape)\(transposeB ? "^T" : "")")
     let batch = max(batchA, batchB)
     let out = Tensor(uninitializedShape: (a.rank == 3 || b.rank == 3 ? [batch] : []) + [m, n])
-    for i in 0..<batch {
-        sgemm(transposeA, transposeB, m: m, n: n, k: k,
-              a.storage + (batchA > 1 || a.rank == 3 ? i * m * k : 0),
-              b.storage + (b.rank == 3 ? i * k * n : 0),
-              out.storage + i * m * n)
-    }
+    let (pa, pb, po) = (a.storage, b.storage, out.storage)
+    let strideA = batchA > 1 || a.rank == 3 ? m * k : 0, strideB = b.rank == 3 ? k * n : 0
+    // A batch (the groups of a grouped convolution) runs its items on the op threads: disjoint outputs.
+    let parallel = batch > 1 && batch * m * n * k >= Sgemm.minWork / 4
+    let item = { (i: Int) in sgemm(transposeA, transposeB, m: m, n: n, k: k, pa + i * strideA, pb + i * strideB, po + i * m * n) }
+    if parallel { OpThreads.forEach(batch, item) } else { for i in 0..<batch { item(i) } }
     return out.recording("matmul", [a, b]) { g, _, needs in
         var ga: Tensor? = nil, gb: Tensor? = nil
         if needs[0] {
