@@ -64,7 +64,7 @@ struct BenchCommand: ParsableCommand {
         for (m, b, r, s) in configs {
             for t in counts {
                 var row = try input { try Benchmark.doubleBackward(model: m, batch: b, size: s, gradInv: gradinv, threads: t, reps: r,
-                                                                   warmup: m.hasPrefix("resnet") || s >= 128 ? 1 : warmup) }
+                                                                   warmup: s >= 128 ? 2 : (m.hasPrefix("resnet") ? 1 : warmup)) }
                 row.threads = t
                 note("\(m) batch \(b) at \(s) px, \(t) thread\(t == 1 ? "" : "s"): median \(String(format: "%.3f", row.medianMs)) ms, min \(String(format: "%.3f", row.minMs)) ms")
                 rows.append(row)

@@ -94,8 +94,8 @@ final class DigestTests: XCTestCase {
         XCTAssertEqual(try tampered("UPDATE assessments SET assessment_json = assessment_json || ' '").outcome, .changed)
         // A trial moved to another audit is missing from this one.
         XCTAssertTrue(try tampered("UPDATE trials SET audit_id = 99 WHERE id = (SELECT MAX(id) FROM trials)").problem!.contains("was removed"))
-        // The digest itself rewritten (without a key to re-sign, or the filed report's digest, this is what is left).
-        XCTAssertEqual(try tampered("UPDATE audit_digests SET digest = '00' || substr(digest, 3)").problem,
+        // The digest itself rewritten (always to a different value: a digest may start with "00"; without a key to re-sign, or the filed report's digest, this is what is left).
+        XCTAssertEqual(try tampered("UPDATE audit_digests SET digest = (CASE WHEN substr(digest, 1, 2) = '00' THEN 'ff' ELSE '00' END) || substr(digest, 3)").problem,
                        "audit_digests row \(id): the stored digest does not match the audit's rows (the digest was changed)")
         // The digest removed from an audit finished by a medpfl that writes them.
         let gone = try tampered("UPDATE audits SET tool_version = '0.2.0'; DELETE FROM audit_digests")

@@ -66,13 +66,16 @@ extension CLITests {
 
     func testNumericOptionsAreValidatedWithOneLine() throws {
         try assertRefused(["attack", "--attack", "dlg", "--model", "lenet", "--size", "-3", "--image", image, "--label", "0"], "--size must be between 4 and 16384 pixels, got -3")
-        try assertRefused(["attack", "--attack", "dlg", "--model", "lenet", "--jobs", "0", "--image", image, "--label", "0"], "--jobs must be at least 1")
+        try assertRefused(["attack", "--attack", "dlg", "--model", "lenet", "--jobs", "0", "--image", image, "--label", "0"], "--jobs must be between 1 and 4096, got 0")
+        try assertRefused(["attack", "--attack", "dlg", "--model", "lenet", "--threads", "-2", "--image", image, "--label", "0"], "--threads must be between 1 and 4096, got -2")
+        try assertRefused(["bench", "--threads", "1,x"], "--threads expects thread counts between 1 and 256")
         try assertRefused(["attack", "--attack", "dlg", "--model", "lenet", "--threshold", "nan", "--image", image, "--label", "0"], "--threshold is an SSIM")
         try assertRefused(["attack", "--attack", "dlg", "--model", "lenet", "--count", "100000", "--images", Self.data.path], "--count must be between 1 and 10000")
         try assertRefused(["attack", "--attack", "dlg", "--model", "lenet", "--count", "500", "--images", Self.data.path], "holds only 180 images")
         try assertRefused(["metrics", "--threshold", "2", "--candidate", image, "--reference", image], "--threshold is an SSIM")
         try assertRefused(["bench", "--reps", "0"], "--reps must be between 1")
-        try assertRefused(["audit", try tinyAudit(), "--jobs", "0"], "--jobs must be at least 1")
+        try assertRefused(["audit", try tinyAudit(), "--jobs", "0"], "--jobs must be between 1 and 4096, got 0")
+        try assertRefused(["train", "--model", "lenet", "--images", Self.data.path, "--threads", "0"], "--threads must be between 1 and 4096, got 0")
     }
 
     func testNonFiniteWeightsAndUpdatesAreRefusedNamingTheTensor() throws {
