@@ -95,6 +95,11 @@ final class OpThreadsTests: XCTestCase {
         let lastAxis = sameAtEveryThreadCount("sum to last axis") { a.sum(to: [30]) }
         let total = sameAtEveryThreadCount("dot") { dot(a, b) }
         sameAtEveryThreadCount("channelSum") { a.channelSum() }
+        sameAtEveryThreadCount("max pool 3x3/2") { a.maxPool2d(kernel: 3, stride: 2, padding: 1) }
+        sameAtEveryThreadCount("max pool gradient") {
+            let x = a.detached(requiresGrad: true)
+            return grad(of: (x.maxPool2d(kernel: 3, stride: 2, padding: 1) * 2).sum(), wrt: [x])[0]
+        }
         // The pieces add up to the right values.
         let av = a.scalars, bv = b.scalars
         for c in [0, 31, 63] {

@@ -21,71 +21,39 @@ public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
     return s
 }
 
-/// Calls `body(o, a, b, n, sa, sb)` for every innermost run of a row-major walk over `shape`, where
-/// `o` is the contiguous offset and `a`, `b` the offsets in two strided operands. Adjacent dimensions
-/// that are contiguous for both operands are merged so that runs are as long as possible.
-@inline(__always)
-func forEachRun(_ shape: [Int], _ sa: [Int], _ sb: [Int],
-                _ body: (_ o: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
-    // Collapse dimensions (innermost first).
-    var dims: [(n: Int, a: Int, b: Int)] = []
-    for i in stride(from: shape.count - 1, through: 0, by: -1) {
-        let n = shape[i]
-        if n == 1 { continue }
-        if let last = dims.last, sa[i] == last.a * last.n, sb[i] == last.b * last.n {
-            dims[dims.count - 1] = (last.n * n, last.a, last.b)
-        } else {
-            dims.append((n, sa[i], sb[i]))
-        }
-    }
-    let total = shape.reduce(1, *)
-    if total == 0 { return }
-    if dims.isEmpty { body(0, 0, 0, 1, 0, 0); return }
-    let inner = dims[0]
-    if dims.count == 1 { body(0, 0, 0, inner.n, inner.a, inner.b); return }
-    let outer = Array(dims.dropFirst())
-    var counter = [Int](repeating: 0, count: outer.count)
-    var o = 0, a = 0, b = 0
-    let runs = total / inner.n
-    for _ in 0..<runs {
-        body(o, a, b, inner.n, inner.a, inner.b)
-        o += inner.n
-        // advance counter
-        var d = 0
-        while d < outer.count {
-            counter[d] += 1
-            a += outer[d].a; b += outer[d].b
-            if counter[d] < outer[d].n { break }
-            a -= outer[d].a * outer[d].n; b -= outer[d].b * outer[d].n
-            counter[d] = 0
-            d += 1
-        }
-    }
-}
+/// The innermost runs of a row-major walk over `shape` with two strided operands: adjacent dimensions that
+/// are contiguous for both operands are merged so that runs are as long as possible. `walk` visits any range
+/// of the runs (starting its counters at the range's first run), so a walk can be cut into pieces.
+struct RunWalk {
+    /// Innermost (merged) dimension first: (size, stride in a, stride in b).
+    private let inner: (n: Int, a: Int, b: Int)
+    private let outer: [(n: Int, a: Int, b: Int)]
+    /// The number of runs, and the elements of the whole walk.
+    let runs: Int, total: Int
 
-/// `forEachRun` for bodies whose runs write disjoint outputs: the runs in shape-fixed groups on the op
-/// threads (each group starts its walk at its first run).
-@inline(__always)
-func forEachRunInParallel(_ shape: [Int], _ sa: [Int], _ sb: [Int],
-                          _ body: (_ o: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
-    let total = shape.reduce(1, *)
-    var dims: [(n: Int, a: Int, b: Int)] = []
-    for i in stride(from: shape.count - 1, through: 0, by: -1) {
-        let n = shape[i]
-        if n == 1 { continue }
-        if let last = dims.last, sa[i] == last.a * last.n, sb[i] == last.b * last.n {
-            dims[dims.count - 1] = (last.n * n, last.a, last.b)
-        } else {
-            dims.append((n, sa[i], sb[i]))
+    init(_ shape: [Int], _ sa: [Int], _ sb: [Int]) {
+        var dims: [(n: Int, a: Int, b: Int)] = []
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            let n = shape[i]
+            if n == 1 { continue }
+            if let last = dims.last, sa[i] == last.a * last.n, sb[i] == last.b * last.n {
+                dims[dims.count - 1] = (last.n * n, last.a, last.b)
+            } else {
+                dims.append((n, sa[i], sb[i]))
+            }
         }
+        total = shape.reduce(1, *)
+        inner = dims.first ?? (1, 0, 0)
+        outer = Array(dims.dropFirst())
+        runs = total == 0 ? 0 : total / inner.n
     }
-    guard dims.count >= 2 else { forEachRun(shape, sa, sb, body); return }
-    let inner = dims[0], outer = Array(dims.dropFirst())
-    let runs = total / inner.n
-    let parts = OpThreads.parts(size: runs, work: total, minWork: 1 << 17, minPiece: Swift.max(1, (1 << 12) / inner.n))
-    if parts == 1 { forEachRun(shape, sa, sb, body); return }
-    OpThreads.forEach(parts) { p in
-        let r = OpThreads.range(p, of: parts, size: runs)
+
+    /// Length of each run.
+    var runLength: Int { inner.n }
+
+    /// Calls `body(o, a, b, n, sa, sb)` for runs `r`: `o` the contiguous offset, `a`, `b` the operands' offsets.
+    @inline(__always)
+    func walk(_ r: Range<Int>, _ body: (_ o: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
         if r.isEmpty { return }
         var counter = [Int](repeating: 0, count: outer.count)
         var rest = r.lowerBound, a = 0, b = 0
@@ -108,6 +76,24 @@ func forEachRunInParallel(_ shape: [Int], _ sa: [Int], _ sb: [Int],
             }
         }
     }
+}
+
+/// Calls `body(o, a, b, n, sa, sb)` for every innermost run of a row-major walk over `shape` (`RunWalk`).
+@inline(__always)
+func forEachRun(_ shape: [Int], _ sa: [Int], _ sb: [Int],
+                _ body: (_ o: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
+    let w = RunWalk(shape, sa, sb)
+    w.walk(0..<w.runs, body)
+}
+
+/// `forEachRun` for bodies whose runs write disjoint outputs: the runs in shape-fixed groups on the op threads.
+@inline(__always)
+func forEachRunInParallel(_ shape: [Int], _ sa: [Int], _ sb: [Int],
+                          _ body: (_ o: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
+    let w = RunWalk(shape, sa, sb)
+    let parts = OpThreads.parts(size: w.runs, work: w.total, minWork: 1 << 17, minPiece: Swift.max(1, (1 << 12) / w.runLength))
+    if parts == 1 { w.walk(0..<w.runs, body); return }
+    OpThreads.forEach(parts) { p in w.walk(OpThreads.range(p, of: parts, size: w.runs), body) }
 }
 
 // MARK: expand / sumTo (an adjoint pair)
@@ -174,39 +160,8 @@ private func sumRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Flo
 /// output per group).
 private func forEachRunGroup(_ shape: [Int], _ sa: [Int], _ sb: [Int], groups: Int,
                              _ body: (_ group: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
-    var dims: [(n: Int, a: Int, b: Int)] = []
-    for i in stride(from: shape.count - 1, through: 0, by: -1) {
-        let n = shape[i]
-        if n == 1 { continue }
-        if let last = dims.last, sa[i] == last.a * last.n, sb[i] == last.b * last.n {
-            dims[dims.count - 1] = (last.n * n, last.a, last.b)
-        } else {
-            dims.append((n, sa[i], sb[i]))
-        }
-    }
-    if dims.isEmpty { body(0, 0, 0, 1, 0, 0); return }
-    let inner = dims[0], outer = Array(dims.dropFirst())
-    let runs = shape.reduce(1, *) / inner.n
+    let w = RunWalk(shape, sa, sb)
     OpThreads.forEach(groups) { g in
-        let r = OpThreads.range(g, of: groups, size: runs)
-        if r.isEmpty { return }
-        var counter = [Int](repeating: 0, count: outer.count)
-        var rest = r.lowerBound, a = 0, b = 0
-        for d in 0..<outer.count {
-            counter[d] = rest % outer[d].n; rest /= outer[d].n
-            a += counter[d] * outer[d].a; b += counter[d] * outer[d].b
-        }
-        for _ in r {
-            body(g, a, b, inner.n, inner.a, inner.b)
-            var d = 0
-            while d < outer.count {
-                counter[d] += 1
-                a += outer[d].a; b += outer[d].b
-                if counter[d] < outer[d].n { break }
-                a -= outer[d].a * outer[d].n; b -= outer[d].b * outer[d].n
-                counter[d] = 0
-                d += 1
-            }
-        }
+        w.walk(OpThreads.range(g, of: groups, size: w.runs)) { _, a, b, n, sa, sb in body(g, a, b, n, sa, sb) }
     }
 }

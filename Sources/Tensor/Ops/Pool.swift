@@ -8,7 +8,7 @@ extension Tensor {
         precondition(index.count == outShape.reduce(1, *))
         let out = Tensor(uninitializedShape: outShape)
         let px = storage, po = out.storage
-        index.withUnsafeBufferPointer { ix in for i in 0..<ix.count { po[i] = px[Int(ix[i])] } }
+        index.withUnsafeBufferPointer { ix in OpThreads.forRanges(ix.count) { r in for i in r { po[i] = px[Int(ix[i])] } } }
         let inShape = shape
         return out.recording("gather", [self]) { g, _, _ in [g.scatterAdd(flat: index, shape: inShape)] }
     }
@@ -37,20 +37,24 @@ extension Tensor {
         var index = [Int32](repeating: 0, count: n * c * ho * wo)
         let px = storage
         index.withUnsafeMutableBufferPointer { ix in
-            for plane in 0..<(n * c) {
-                let base = plane * h * w
-                for oh in 0..<ho {
-                    let h0 = max(oh * g.stride - padding, 0), h1 = min(oh * g.stride - padding + kernel, h)
-                    for ow in 0..<wo {
-                        let w0 = max(ow * g.stride - padding, 0), w1 = min(ow * g.stride - padding + kernel, w)
-                        var best = -Float.infinity, arg = base + h0 * w + w0
-                        for ih in h0..<h1 {
-                            for iw in w0..<w1 {
-                                let v = px[base + ih * w + iw]
-                                if v > best || v.isNaN { best = v; arg = base + ih * w + iw }
+            // Planes in shape-fixed groups on the op threads (each writes its own planes' indices).
+            let parts = OpThreads.parts(size: n * c, work: n * c * h * w, minWork: 1 << 17, minPiece: 1)
+            OpThreads.forEach(parts) { part in
+                for plane in OpThreads.range(part, of: parts, size: n * c) {
+                    let base = plane * h * w
+                    for oh in 0..<ho {
+                        let h0 = max(oh * g.stride - padding, 0), h1 = min(oh * g.stride - padding + kernel, h)
+                        for ow in 0..<wo {
+                            let w0 = max(ow * g.stride - padding, 0), w1 = min(ow * g.stride - padding + kernel, w)
+                            var best = -Float.infinity, arg = base + h0 * w + w0
+                            for ih in h0..<h1 {
+                                for iw in w0..<w1 {
+                                    let v = px[base + ih * w + iw]
+                                    if v > best || v.isNaN { best = v; arg = base + ih * w + iw }
+                                }
                             }
+                            ix[(plane * ho + oh) * wo + ow] = Int32(arg)
                         }
-                        ix[(plane * ho + oh) * wo + ow] = Int32(arg)
                     }
                 }
             }
