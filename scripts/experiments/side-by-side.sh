@@ -15,13 +15,14 @@ OUT="${1:-experiments/side-by-side}"
 PART="${PART:-small}"
 if [ "$PART" = 224 ] || [ "$PART" = all ]; then
   python3 -c "import torch, torchvision" 2>/dev/null || { echo "needs torch and torchvision" >&2; exit 2; }
+  # -P: the script's folder holds tabulate.py, which would shadow the tabulate package torch imports at exit.
   mkdir -p "$OUT/224"
   write_meta "$OUT/224" start
   for m in ${MODELS:-resnet18 resnet50 densenet121 efficientnet_b0 mobilenet_v2}; do
     for b in ${BATCHES:-1 8}; do
       reps=$([ "$b" -gt 1 ] && echo 3 || echo 5)
       echo "== $m batch $b at 224 px: PyTorch (1, 2 threads), then medpfl (1, 2 threads)" >&2
-      python3 scripts/experiments/torch_gradinv224.py "$m:224:$b:1:$reps" "$m:224:$b:2:$reps" > "$OUT/224/pytorch-$m-$b.jsonl"
+      python3 -P scripts/experiments/torch_gradinv224.py "$m:224:$b:1:$reps" "$m:224:$b:2:$reps" > "$OUT/224/pytorch-$m-$b.jsonl"
       "$B" bench --gradinv --only "$m:$b:224" --threads 1,2 --reps "$reps" > "$OUT/224/medpfl-$m-$b.json"
     done
   done
