@@ -5,7 +5,7 @@ import Foundation
 /// thread may use, and the fixed partition that keeps results independent of that number.
 ///
 /// The rule that makes a trial bit-identical at 1, 2 or N threads: an op is cut into chunks by its shape
-/// alone (`OpThreads.parts`, `OpThreads.chunks`), never by the thread count; each chunk is computed by the
+/// alone (`OpThreads.parts`, `OpThreads.forPieces`), never by the thread count; each chunk is computed by the
 /// same code whichever thread runs it, and chunks write disjoint outputs (no reduction crosses a chunk
 /// boundary, so there is nothing to combine in a thread-dependent order). One thread runs the same chunks
 /// one after another. The thread count changes only the wall time.
@@ -159,15 +159,22 @@ extension OpThreads {
 }
 
 extension OpThreads {
+    /// `body` for each of the `parts(size:work:minWork:minPiece:)` shape-fixed pieces of `0..<size` (boundaries on
+    /// multiples of `align`), on the op threads; one piece runs inline.
+    @inline(__always)
+    static func forPieces(size: Int, work: Int, minWork: Int, minPiece: Int = 1, align: Int = 1, _ body: (Range<Int>) -> Void) {
+        let parts = self.parts(size: size, work: work, minWork: minWork, minPiece: minPiece)
+        if parts == 1 { body(0..<size); return }
+        forEach(parts) { i in
+            let r = range(i, of: parts, size: size, align: align)
+            if !r.isEmpty { body(r) }
+        }
+    }
+
     /// Element-wise work of `count` elements in shape-fixed ranges (multiples of 16) on the op threads; one
     /// range below 128 K elements, where a thread costs more than it saves.
     @inline(__always)
     static func forRanges(_ count: Int, minWork: Int = 1 << 17, _ body: (Range<Int>) -> Void) {
-        let parts = self.parts(size: count, work: count, minWork: minWork, minPiece: 1 << 14)
-        if parts == 1 { body(0..<count); return }
-        forEach(parts) { i in
-            let r = range(i, of: parts, size: count, align: 16)
-            if !r.isEmpty { body(r) }
-        }
+        forPieces(size: count, work: count, minWork: minWork, minPiece: 1 << 14, align: 16, body)
     }
 }

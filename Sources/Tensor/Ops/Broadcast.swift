@@ -91,9 +91,9 @@ func forEachRun(_ shape: [Int], _ sa: [Int], _ sb: [Int],
 func forEachRunInParallel(_ shape: [Int], _ sa: [Int], _ sb: [Int],
                           _ body: (_ o: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
     let w = RunWalk(shape, sa, sb)
-    let parts = OpThreads.parts(size: w.runs, work: w.total, minWork: 1 << 17, minPiece: Swift.max(1, (1 << 12) / w.runLength))
-    if parts == 1 { w.walk(0..<w.runs, body); return }
-    OpThreads.forEach(parts) { p in w.walk(OpThreads.range(p, of: parts, size: w.runs), body) }
+    OpThreads.forPieces(size: w.runs, work: w.total, minWork: 1 << 17, minPiece: Swift.max(1, (1 << 12) / w.runLength)) { r in
+        w.walk(r, body)
+    }
 }
 
 // MARK: expand / sumTo (an adjoint pair)

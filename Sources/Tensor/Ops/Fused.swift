@@ -21,9 +21,8 @@ extension Tensor {
         let out = Tensor(uninitializedShape: shape)
         let px = storage, pb = b.storage, po = out.storage
         let planes = n * c
-        let parts = OpThreads.parts(size: planes, work: count, minWork: 1 << 17, minPiece: 1)
-        OpThreads.forEach(parts) { p in
-            for plane in OpThreads.range(p, of: parts, size: planes) {
+        OpThreads.forPieces(size: planes, work: count, minWork: 1 << 17) { r in
+            for plane in r {
                 let base = plane * inner, v = pb[plane % c]
                 for k in 0..<inner { po[base + k] = px[base + k] + v }
             }
@@ -38,9 +37,8 @@ extension Tensor {
         let n = shape[0], c = shape[1], inner = count / (n * c)
         let out = Tensor(uninitializedShape: [c])
         let px = storage, po = out.storage
-        let parts = OpThreads.parts(size: c, work: count, minWork: 1 << 17, minPiece: 1)
-        OpThreads.forEach(parts) { p in
-        for ch in OpThreads.range(p, of: parts, size: c) {
+        OpThreads.forPieces(size: c, work: count, minWork: 1 << 17) { r in
+        for ch in r {
             var acc: Double = 0
             for i in 0..<n {
                 let base = (i * c + ch) * inner
@@ -61,9 +59,8 @@ extension Tensor {
         let n = full[0], c = full[1], inner = full.reduce(1, *) / (n * c)
         let out = Tensor(uninitializedShape: full)
         let pb = storage, po = out.storage
-        let parts = OpThreads.parts(size: n * c, work: n * c * inner, minWork: 1 << 17, minPiece: 1)
-        OpThreads.forEach(parts) { p in
-            for plane in OpThreads.range(p, of: parts, size: n * c) { (po + plane * inner).update(repeating: pb[plane % c], count: inner) }
+        OpThreads.forPieces(size: n * c, work: n * c * inner, minWork: 1 << 17) { r in
+            for plane in r { (po + plane * inner).update(repeating: pb[plane % c], count: inner) }
         }
         return out.recording("channelBroadcast", [self]) { g, _, _ in [g.channelSum()] }
     }
@@ -80,19 +77,8 @@ func simdReduce(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
     if parts == 1 { return simdReduceSerial(a, b, n, f) }
     let sums = UnsafeMutablePointer<Double>.allocate(capacity: blocks)
     defer { sums.deallocate() }
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    OpThreads.forEach(parts) { p in
-        for k in OpThreads.range(p, of: parts, size: blocks) {
-            var acc = SIMD8<Float>()
-            var i = k * 4096
-            let end = i + 4096
-            while i < end {
-                acc += f(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                         rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-                i += 8
-            }
-            sums[k] = Double(acc.sum())
-        }
+    OpThreads.forPieces(size: blocks, work: n, minWork: 1 << 18, minPiece: 4) { r in
+        for k in r { sums[k] = Double(simdBlockSum(a, b, k * 4096, k * 4096 + 4096, f)) }
     }
     var total: Double = 0
     for k in 0..<blocks { total += sums[k] }
@@ -100,21 +86,30 @@ func simdReduce(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
     return total + simdReduceSerial(a + done, b + done, n - done, f)
 }
 
+/// The 8-lane Float sum of f over elements `i..<end` (a multiple of 8 long), summed across lanes.
+@inline(__always)
+private func simdBlockSum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ start: Int, _ end: Int,
+                          _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Float {
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    var acc = SIMD8<Float>()
+    var i = start
+    while i < end {
+        acc += f(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                 rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        i += 8
+    }
+    return acc.sum()
+}
+
 /// The serial loop of `simdReduce` (the same block structure).
 private func simdReduceSerial(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
                               _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Double {
     var total: Double = 0
     var i = 0
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
     while i + 8 <= n {
         let end = Swift.min(i + 4096, n - n % 8)
-        var acc = SIMD8<Float>()
-        while i < end {
-            acc += f(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                     rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            i += 8
-        }
-        total += Double(acc.sum())
+        total += Double(simdBlockSum(a, b, i, end, f))
+        i = end
     }
     var tail = SIMD8<Float>()
     var k = 0

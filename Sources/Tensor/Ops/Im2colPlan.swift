@@ -55,9 +55,7 @@ final class Im2colPlan: @unchecked Sendable {
 
     /// Runs `body` on shape-fixed channel groups of the index on the op threads (disjoint outputs).
     private func byChannels(_ body: (Range<Int>) -> Void) {
-        let parts = OpThreads.parts(size: channels, work: index.count, minWork: 1 << 18, minPiece: 1)
-        OpThreads.forEach(parts) { p in
-            let r = OpThreads.range(p, of: parts, size: channels)
+        OpThreads.forPieces(size: channels, work: index.count, minWork: 1 << 18) { r in
             body(r.lowerBound * perChannel..<r.upperBound * perChannel)
         }
     }

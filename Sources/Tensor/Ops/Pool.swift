@@ -38,9 +38,8 @@ extension Tensor {
         let px = storage
         index.withUnsafeMutableBufferPointer { ix in
             // Planes in shape-fixed groups on the op threads (each writes its own planes' indices).
-            let parts = OpThreads.parts(size: n * c, work: n * c * h * w, minWork: 1 << 17, minPiece: 1)
-            OpThreads.forEach(parts) { part in
-                for plane in OpThreads.range(part, of: parts, size: n * c) {
+            OpThreads.forPieces(size: n * c, work: n * c * h * w, minWork: 1 << 17) { planes in
+                for plane in planes {
                     let base = plane * h * w
                     for oh in 0..<ho {
                         let h0 = max(oh * g.stride - padding, 0), h1 = min(oh * g.stride - padding + kernel, h)
