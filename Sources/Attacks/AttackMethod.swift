@@ -36,11 +36,20 @@ public protocol AttackMethod: Sendable {
     /// dummy batch; every random draw comes from `seed`.
     static func run(_ config: AttackConfig, on problem: AttackProblem, seed: UInt64, start: AttackStart?,
                     progress: AttackProgress?) throws -> AttackResult
+    /// The model the server sends the clients for this attack: nil for the site's own model (every attack of
+    /// an honest-but-curious server), or a malicious server's modification of it (with its weights); the
+    /// clients then compute their updates on it, and the attack's problem holds it. Draws come from `seed`.
+    static func servedModel(_ config: AttackConfig, model: Model, state: ModelState, seed: UInt64) throws -> (model: Model, state: ModelState)?
+    /// What the attack assumes the attacker knows or does, in words, for the report and `medpfl attacks`
+    /// ("labels restored from the update", "BN running statistics known", "architecture modified").
+    static var assumptions: [String] { get }
 }
 
 extension AttackMethod {
     public static var optimisesLabels: Bool { false }
     public static func inapplicability(model: Model, batchSize: Int) -> String? { nil }
+    public static func servedModel(_ config: AttackConfig, model: Model, state: ModelState, seed: UInt64) throws -> (model: Model, state: ModelState)? { nil }
+    public static var assumptions: [String] { ["the model and the weights the server sent", "the batch size"] }
     /// "DLG (Zhu et al. 2019)": the name with the first part of the citation.
     public static var nameWithCitation: String {
         let short = citation.split(separator: ",").first.map(String.init) ?? citation
@@ -54,6 +63,14 @@ public enum ThreatModel: String, Sendable, Codable, CaseIterable {
     case honestButCurious = "honest-but-curious"
     /// The server changes the model it sends to make the update leak more.
     case maliciousServer = "malicious-server"
+
+    /// The threat models an audit can put in scope, as audit files name them.
+    public var scopeName: String {
+        switch self {
+        case .honestButCurious: return "eavesdropper"
+        case .maliciousServer: return "malicious-server"
+        }
+    }
 
     public var inWords: String {
         switch self {
@@ -104,4 +121,7 @@ public struct AttackKind: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let cpl = AttackKind(registered: CPL.key)
     public static let gradinv = AttackKind(registered: GradInv.key)
     public static let analytic = AttackKind(registered: AnalyticAttack.key)
+    public static let ilrg = AttackKind(registered: BatchLabelRestoration.key)
+    public static let imprint = AttackKind(registered: Imprint.key)
+    public static let gradinversion = AttackKind(registered: GradInversion.key)
 }

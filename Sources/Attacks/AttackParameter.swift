@@ -116,3 +116,29 @@ extension AttackParameter {
     /// The settings every restarting optimisation attack takes.
     static let starts: [AttackParameter] = [.restarts, .restartPolicy, .satisfiedLoss]
 }
+
+extension AttackParameter {
+    /// A setting of one attack only, kept in `AttackConfig.extras` under `key` as text (the attack's `defaults`
+    /// hold its default there, so `value(in:)` shows it).
+    static func extra(_ key: String, _ type: ValueType, doc: String) -> AttackParameter {
+        AttackParameter(key: key, type: type, doc: doc, read: { $0.extras?[key] },
+                        write: { c, v in
+                            var e = c.extras ?? [:]
+                            switch v {
+                            case .integer(let i): e[key] = String(i)
+                            case .number(let x): e[key] = format(x)
+                            case .word(let w): e[key] = w
+                            }
+                            c.extras = e
+                        })
+    }
+}
+
+extension AttackConfig {
+    /// An attack's own setting as a number (nil when unset or not a number).
+    func extraNumber(_ key: String) -> Double? { extras?[key].flatMap(Double.init) }
+    /// An attack's own setting as a whole number.
+    func extraInteger(_ key: String) -> Int? { extras?[key].flatMap { Int($0) } }
+    /// An attack's own setting as a word.
+    func extraWord(_ key: String) -> String? { extras?[key] }
+}

@@ -8,7 +8,10 @@ public enum AttackRegistry {
         IDLG.self,
         CPL.self,
         GradInv.self,
+        GradInversion.self,
         AnalyticAttack.self,
+        BatchLabelRestoration.self,
+        Imprint.self,
     ]
 
     /// The registered names, in order.

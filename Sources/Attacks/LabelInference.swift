@@ -8,28 +8,15 @@ import Tensor
 /// and the features h are non-negative after a sigmoid or ReLU, so only the true class's row sums to a
 /// negative value: the label is the row with the smallest sum (exact for such models).
 ///
-/// Batch B (after LLG+, Wainakh et al. 2022): the last layer's bias gradient is
-/// db_c = mean_b p_bc - n_c / B, where n_c counts class c in the batch. The attacker knows the weights,
-/// so it estimates mean_b p_bc by the model's mean softmax on random inputs, sets
-/// n_c ~ B (pbar_c - db_c), and hands out the B labels greedily to the largest estimates (a class
-/// may appear several times). Without a bias it falls back to the most negative weight-row sums.
+/// Batch B: iLRG (Ma et al. 2023) restores the batch's label counts from the last layer's weight and bias
+/// gradients (`LabelRestoration`); where the classifier has no bias, LLG+ (Wainakh et al. 2022) and then the
+/// most negative weight-row sums. A batch's labels are a multiset: their order is not known.
 public enum LabelInference {
+    /// Batch 1: the iDLG rule; batch > 1: iLRG (`LabelRestoration`), or LLG+ where iLRG cannot run.
     public static func infer(_ p: AttackProblem, seed: UInt64 = 0x1abe1) -> [Int] {
         let w = p.update[p.model.classifierWeight]
         if p.batchSize == 1 { return [rowSums(w).enumerated().min { $0.element < $1.element }!.offset] }
-        guard let biasIndex = p.model.classifierBias, p.model.parameters[biasIndex].shape == [w.shape[0]] else {
-            return fromRowSums(w, batchSize: p.batchSize)
-        }
-        let db = p.update[biasIndex].scalars.map(Double.init)
-        let pbar = meanPrediction(p, seed: seed)
-        var estimate = (0..<db.count).map { Double(p.batchSize) * (pbar[$0] - db[$0]) }
-        var labels: [Int] = []
-        for _ in 0..<p.batchSize {
-            let c = estimate.enumerated().max { $0.element < $1.element }!.offset
-            labels.append(c)
-            estimate[c] -= 1
-        }
-        return labels.sorted()
+        return LabelRestoration.restore(p, method: .ilrg, seed: seed)
     }
 
     /// The model's mean softmax output on 16 random U[0,1] images (what an attacker can compute).

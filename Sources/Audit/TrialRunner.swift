@@ -4,6 +4,7 @@ import Federated
 import Foundation
 import Imaging
 import Metrics
+import NN
 import Tensor
 
 /// One reconstructed image of a trial, scored against the original it was matched with.
@@ -72,15 +73,18 @@ public enum TrialRunner {
         let x = try plan.pool.load(all, size: size, channels: d.model.inputChannels, method: d.model.resizeMethod)
         let labels = all.map { plan.pool.items[$0].label }
         let round: InterceptedRound
+        let served: (model: Model, state: ModelState)
         do {
-            round = try InterceptedRound.simulate(plan.updateKind, model: plan.model, state: plan.state, images: x, labels: labels,
+            // What the server sends: the site's model, or a malicious server's modification of it.
+            served = try AttackPipeline.served(spec.attack.config, model: plan.model, state: plan.state, seed: root.derived("server").seed)
+            round = try InterceptedRound.simulate(plan.updateKind, model: served.model, state: served.state, images: x, labels: labels,
                                                   bn: d.model.bn, defence: spec.defence, seed: root.derived("update").seed)
         } catch { throw AuditError.input("trial \(spec.key): \(error)") }
         // The audited client's own update is what the defence changed; under secure aggregation the
         // attacker still sees only the mean of all clients' updates.
         let effect = round.effects[0]
         // The shared pipeline (Evaluation): attack what the attacker holds, then score against the originals.
-        let job = AttackJob(problem: AttackPipeline.problem(round, model: plan.model, state: plan.state, bn: d.model.bn),
+        let job = AttackJob(problem: AttackPipeline.problem(round, model: served.model, state: served.state, bn: d.model.bn),
                             seed: root.derived("attack").seed, originals: x, labels: labels)
         let outcome = try AttackPipeline.run(job, config: spec.attack.config, threshold: d.thresholds.successSSIM, progress: progress)
         let result = outcome.result

@@ -59,6 +59,13 @@ public enum AttackPipeline {
         }
     }
 
+    /// The model and weights the server sends the clients for `config`'s attack: the site's own, or a malicious
+    /// server's modification of them (`AttackMethod.servedModel`; the imprint block). The clients' updates and
+    /// the attacker's problem both use what this returns. Its draws come from `seed`.
+    public static func served(_ config: AttackConfig, model: Model, state: ModelState, seed: UInt64) throws -> (model: Model, state: ModelState) {
+        try config.kind.method.servedModel(config, model: model, state: state, seed: SeededGenerator(seed: seed).derived("server").seed) ?? (model, state)
+    }
+
     /// The attacker's problem for an intercepted round.
     public static func problem(_ round: InterceptedRound, model: Model, state: ModelState, bn: BNMode) -> AttackProblem {
         AttackProblem(model: model, state: state, bn: bn, update: round.update.tensors, batchSize: round.batchSize,

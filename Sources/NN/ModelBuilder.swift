@@ -106,7 +106,7 @@ struct GraphAnalysis {
     var firstLinear: (weight: Int, bias: Int)? = nil
 
     /// Kinds that only relabel or copy values (no activation of their own is kept).
-    static let views: Set<String> = ["reshape", "flatten", "squeeze", "unsqueeze", "identity", "dropout"]
+    static let views: Set<String> = ["reshape", "flatten", "squeeze", "unsqueeze", "identity", "dropout", "unflatten"]
 
     init(_ graph: Graph, inputShape: [Int], parameters: [TensorSpec], buffers: [TensorSpec], name: String) throws {
         let shapes = try graph.shapes(input: [1] + inputShape, parameters: parameters.map(\.shape), buffers: buffers.map(\.shape))

@@ -172,13 +172,15 @@ struct AttackCommand: ParsableCommand {
             ranges = [0..<b]
         } else {
             guard let x = originals else { throw InputError("give --image/--label, --images DIR, or --update") }
+            // The model the server sends: the site's, or a malicious server's modification (imprint).
+            let served = try input { try AttackPipeline.served(config, model: m, state: loaded.state, seed: model.seed) }
             let made = try input {
-                try AttackPipeline.updates(images: x, labels: labels, batch: batch, kind: kind, model: m, state: loaded.state,
+                try AttackPipeline.updates(images: x, labels: labels, batch: batch, kind: kind, model: served.model, state: served.state,
                                            bn: model.bn, defence: spec, seed: model.seed)
             }
             for (k, (range, round)) in made.enumerated() {
                 rounds.append(round); ranges.append(range)
-                jobs.append(AttackJob(problem: AttackPipeline.problem(round, model: m, state: loaded.state, bn: model.bn), seed: attackSeed(k),
+                jobs.append(AttackJob(problem: AttackPipeline.problem(round, model: served.model, state: served.state, bn: model.bn), seed: attackSeed(k),
                                       originals: x.narrowed([range, 0..<3, 0..<size, 0..<size]), labels: Array(labels[range])))
             }
         }

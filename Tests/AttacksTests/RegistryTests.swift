@@ -50,11 +50,14 @@ final class RegistryTests: XCTestCase {
     func testEveryAttackRunsOnATinyModel() throws {
         let lenet = try ModelZoo.make("lenet", classes: 4)
         let mlp = try ModelZoo.make("mlp", classes: 4)
+        let bnNet = try ModelZoo.make("resnet18-cifar", classes: 4, size: 16)
         var rng = SeededGenerator(seed: 3)
         for m in AttackRegistry.all {
-            let model = m.inapplicability(model: lenet, batchSize: 1) == nil ? lenet : mlp
-            XCTAssertNil(m.inapplicability(model: model, batchSize: 1), "\(m.key) applies to lenet or mlp")
-            let state = model.initialState(seed: 5)
+            let site = [lenet, mlp, bnNet].first { m.inapplicability(model: $0, batchSize: 1) == nil } ?? lenet
+            XCTAssertNil(m.inapplicability(model: site, batchSize: 1), "\(m.key) applies to lenet, mlp or resnet18-cifar")
+            // A malicious server's attack runs on the model it served (the site's, modified).
+            let siteState = site.initialState(seed: 5)
+            let (model, state) = try m.servedModel(m.defaults, model: site, state: siteState, seed: 1) ?? (site, siteState)
             let x = Tensor.uniform([1] + model.inputShape, low: 0, high: 1, using: &rng)
             let g = model.gradients(images: x, labels: [2], state: state, bn: .train).grads
             let p = AttackProblem(model: model, state: state, bn: .train, update: g, batchSize: 1)
