@@ -18,7 +18,8 @@ import Tensor
 /// the lowest objective is returned. Where breaching differs from the paper: the paper's noise is 0.2 (breaching
 /// 0.01), its gradient distance an L2 norm with its own weights, and it adds a group-consistency prior over
 /// several seeds (breaching leaves it out; medpfl too, for now: `restarts` runs independent starts, the one
-/// with the lowest objective kept). medpfl differs from both in two places: labels come from iLRG (breaching's
+/// with the lowest objective kept). medpfl differs from both in two places: labels come from `LabelInference`
+/// (LLG+ on these batch-norm models, where it measured better than iLRG; breaching's
 /// `yin` strategy takes the B classes with the most negative weight-gradient minimum, which assumes the B
 /// labels are distinct), and TV is the mean absolute neighbour difference without breaching's zero-padded
 /// border terms.
@@ -28,7 +29,7 @@ enum GradInversion: AttackMethod {
     static let citation = "Yin et al. 2021, See through Gradients: Image Batch Recovery via GradInversion, CVPR"
     static let threatModel = ThreatModel.honestButCurious
     static let assumptions = ["the model, the weights and the batch-norm running statistics the server sent",
-                              "labels restored from the update (iLRG)", "the batch size"]
+                              "labels restored from the update (LLG+ on batch-norm models, iDLG at batch 1)", "the batch size"]
 
     static var defaults: AttackConfig {
         AttackConfig(kind: AttackKind(registered: key), iterations: 20_000, maxIterPerStep: 1, learningRate: 0.1, initialization: .randn,
@@ -60,7 +61,7 @@ enum GradInversion: AttackMethod {
         let s = settings(c)
         return "Adam, \(c.iterations) iterations, learning rate \(g(c.learningRate)) (\(s.warmup)-iteration warm-up, cosine decay), squared-L2 gradient matching x \(g(Double(s.matchScale))), "
             + "batch-norm statistics prior \(g(Double(s.bnPrior))) (first layer x \(g(Double(s.firstBN)))), total variation \(g(c.tvWeight)), L2 \(g(Double(s.l2))), "
-            + "Langevin noise \(g(Double(s.langevin))), labels restored by iLRG, \(c.restarts) start\(c.restarts == 1 ? "" : "s") (lowest objective kept)"
+            + "Langevin noise \(g(Double(s.langevin))), labels restored from the update, \(c.restarts) start\(c.restarts == 1 ? "" : "s") (lowest objective kept)"
     }
 
     static func summary(_ c: AttackConfig) -> String {
