@@ -65,7 +65,7 @@ enum GradInversion: AttackMethod {
     }
 
     static func summary(_ c: AttackConfig) -> String {
-        "\(c.iterations) Adam iterations, BN prior \(g(settings(c).bnPrior.isZero ? 0 : Double(settings(c).bnPrior))), \(c.restarts) start\(c.restarts == 1 ? "" : "s")"
+        "\(c.iterations) Adam iterations, BN prior \(g(Double(settings(c).bnPrior))), \(c.restarts) start\(c.restarts == 1 ? "" : "s")"
     }
 
     static func g(_ x: Double) -> String { String(format: "%g", x) }
