@@ -28,6 +28,15 @@ public struct AuditDefinition: Codable, Sendable, Equatable {
     public var output: OutputSection
     /// Folder of the definition file; relative paths resolve against it. Not part of the configuration hash.
     public var baseDirectory: String
+    /// The threat models the audit puts in scope (`threat_models:`); nil when the file does not say, which means
+    /// both (the default; kept nil so that audits written before the key existed keep their configuration).
+    public var threatModels: [ThreatModel]? = nil
+
+    /// The threat models in scope, in `ThreatModel` order: the file's list, or every threat model.
+    public var threatModelsInScope: [ThreatModel] {
+        let given = threatModels ?? ThreatModel.allCases
+        return ThreatModel.allCases.filter(given.contains)
+    }
 
     /// `path` as it lies on disk: absolute paths unchanged, others relative to `baseDirectory`.
     public func resolve(_ path: String) -> String {

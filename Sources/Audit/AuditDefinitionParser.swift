@@ -27,7 +27,7 @@ public struct ParsedDefinition: Sendable {
 /// file before any work starts. Errors are `DefinitionError`s (file, line, key path, one-line message).
 public enum AuditDefinitionParser {
     static let topKeys = ["site", "seed", "model", "data", "fl", "attacks", "defences", "declared_defence",
-                          "thresholds", "utility", "output"]
+                          "thresholds", "utility", "output", "threat_models"]
 
     /// Parses every audit of the file at `path` (one per YAML document; documents are separated by `---`).
     public static func loadAll(_ path: String) throws -> [ParsedDefinition] {
@@ -97,9 +97,18 @@ public enum AuditDefinitionParser {
             let thresholds = try thresholdSection(m.optional("thresholds"))
             let utility = try m.optional("utility").map { try utilitySection($0, fl: fl) }
             let output = try outputSection(m.optional("output"))
+            let threats = try threatModels(m.optional("threat_models"))
+            // Every attack must belong to a threat model in scope (an audit of the eavesdropper alone that runs
+            // the malicious server's imprint attack says one thing and does another).
+            let scope = threats ?? ThreatModel.allCases
+            for (i, a) in attacks.enumerated() where !scope.contains(a.config.kind.method.threatModel) {
+                let tm = a.config.kind.method.threatModel
+                throw try m.required("attacks").sequence()[i].fail("attack \(a.label) assumes a \(tm.scopeName) threat model, which threat_models "
+                    + "leaves out (\(scope.map(\.scopeName).joined(separator: ", "))): add \(tm.scopeName) to threat_models or drop the attack")
+            }
             let def = AuditDefinition(site: site, seed: seed, model: model, data: data, fl: fl, attacks: attacks,
                                       defences: defences, declaredDefence: declared, thresholds: thresholds,
-                                      utility: utility, output: output, baseDirectory: base)
+                                      utility: utility, output: output, baseDirectory: base, threatModels: threats)
             try crossChecks(def, defences: defNode, data: try m.required("data"))
             return def
         }
@@ -257,6 +266,21 @@ public enum AuditDefinitionParser {
                 throw try m.required("label").fail("use letters, digits, '-', '_' or '.' only (it becomes part of trial keys)")
             }
             return AttackEntry(label: label, config: config)
+        }
+
+        /// `threat_models: [eavesdropper, malicious-server]` (`honest-but-curious` names the first too); nil when absent.
+        mutating func threatModels(_ n: YAMLNode?) throws -> [ThreatModel]? {
+            guard let n else { return nil }
+            var out: [ThreatModel] = []
+            for item in try n.sequence() {
+                _ = note(item)
+                let word = try item.choice(ThreatModel.allCases.map(\.scopeName) + [ThreatModel.honestButCurious.rawValue])
+                let t = ThreatModel.allCases.first { $0.scopeName == word || $0.rawValue == word }!
+                if out.contains(t) { throw item.fail("threat model \(t.scopeName) is listed twice") }
+                out.append(t)
+            }
+            guard !out.isEmpty else { throw n.fail("list at least one threat model (\(ThreatModel.allCases.map(\.scopeName).joined(separator: ", ")))") }
+            return out
         }
 
         mutating func thresholdSection(_ n: YAMLNode?) throws -> RiskThresholds {

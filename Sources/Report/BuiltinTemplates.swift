@@ -19,6 +19,16 @@ Audit {{auditID}} · {{date}} · model {{model}} · medpfl {{toolVersion}}
 - **Recommended setting:** {{{recommendation}}}
 - **Accuracy cost:** {{{accuracyCost}}}
 
+{{#hasThreats}}
+**By threat model** (each rated on its own attacks; the overall risk is the highest band):
+
+| Threat model | Attacks | Risk at the declared setting | Stopped (low) by | Not stopped by |
+| --- | --- | --- | --- | --- |
+{{#threats}}
+| {{who}} | {{attacks}} | **{{band}}** | {{stoppedBy}} | {{notStoppedBy}} |
+{{/threats}}
+
+{{/hasThreats}}
 **For your filing** (this paragraph can be pasted as it stands):
 
 > {{{filing}}}
@@ -114,12 +124,12 @@ The exact command:
 
 ## Method
 
-**Threat model.** The attacker is the aggregation server, or anyone who can read the traffic to it. They see one model update sent by the site (the gradient of one local training step on a batch of images), know the model's architecture and current weights, and have no access to the site's data. From that single update they try to rebuild the images, and their classes, that produced it. This is the setting of the published gradient-leakage attacks; a real attacker who sees many updates can do at least as well.
+**Threat model.** {{{threatMethod}}}
 
 **Attacks.**
 
 {{#attacks}}
-- {{name}}: {{configuration}}.
+- {{name}}: {{configuration}}.{{#threatNote}} {{threatNote}}{{/threatNote}}
 {{/attacks}}
 
 **Metrics.** Every reconstruction is scored against its original only after the attack has finished; the originals never influence which reconstruction is reported. Pixel values lie in [0, 1].

@@ -10,6 +10,12 @@ struct ExecutiveSummary {
     let recommendation: String
     let accuracyCost: String
     let filing: String
+    /// One row per threat model in scope (empty for data without threat models).
+    let threats: [ThreatLine]
+    /// *Markdown*: the method's paragraph on who attacks.
+    let threatMethod: String
+
+    struct ThreatLine { let who: String, attacks: String, band: String, stoppedBy: String, notStoppedBy: String }
 
     init(_ data: ReportData) {
         let m = data.metadata
@@ -100,6 +106,38 @@ struct ExecutiveSummary {
 
         filing = Self.filing(data, declared: declared, worst: worst, topLeak: leaks.map { $0.labelLeakage! }.max(),
                              recommended: recSetting)
+        threats = (data.threats ?? []).map { t in
+            func label(_ id: String) -> String { data.setting(id)?.label ?? id }
+            let names = t.attacks.map { data.attack($0)?.name ?? $0 }
+            return ThreatLine(who: t.description.prefix(1).uppercased() + t.description.dropFirst(),
+                              attacks: names.isEmpty ? "none run" : names.joined(separator: "; "),
+                              band: t.attacks.isEmpty ? "Not assessed" : ReportData.RiskLevel.title(t.declaredBand),
+                              stoppedBy: !t.assessed ? "—" : t.stoppedBy.isEmpty ? "no tested setting" : t.stoppedBy.map(label).joined(separator: "; "),
+                              notStoppedBy: !t.assessed ? "—" : t.notStoppedBy.isEmpty ? "none"
+                                : t.notStoppedBy.map { "\(label($0.setting)) (\(ReportData.RiskLevel.title($0.band)))" }.joined(separator: "; "))
+        }
+        threatMethod = Self.threatMethod(data)
+    }
+
+    /// Who attacks, per threat model in scope.
+    static func threatMethod(_ data: ReportData) -> String {
+        let honest = "The attacker is the aggregation server, or anyone who can read the traffic to it. They see one model update "
+            + "sent by the site (the gradient of one local training step on a batch of images), know the model's architecture and "
+            + "current weights, and have no access to the site's data. From that single update they try to rebuild the images, and "
+            + "their classes, that produced it. This is the setting of the published gradient-leakage attacks; a real attacker who "
+            + "sees many updates can do at least as well."
+        let malicious = "*Malicious server.* The server also chooses the model it sends: it changes the architecture or the weights (for instance "
+            + "an imprint block in front of the site's model, Fowl et al. 2022) so that the update the site computes on that model "
+            + "gives its images away; secure aggregation hides one site's update among others' only as far as the attack cannot "
+            + "separate them, and a client can check the model it receives (`medpfl check-model`)."
+        guard let threats = data.threats, !threats.isEmpty else { return honest }
+        var out: [String] = []
+        let ids = threats.map(\.id)
+        out.append("The audit puts \(ids.count == 1 ? "one threat model" : "\(ids.count) threat models") in scope: "
+                   + threats.map { $0.description }.joined(separator: "; ") + ". Each is rated on its own attacks, and the overall risk is the highest of those bands.")
+        if ids.contains("eavesdropper") { out.append("*Eavesdropper or honest-but-curious server.* " + honest) }
+        if ids.contains("malicious-server") { out.append(malicious) }
+        return out.joined(separator: " ")
     }
 
     /// The paragraph a compliance officer can paste into a filing.
@@ -141,6 +179,17 @@ struct ExecutiveSummary {
             }
         } else {
             f += "No tested setting lowered the risk to an acceptable band."
+        }
+        if let threats = data.threats, !threats.isEmpty {
+            f += " By threat model: " + threats.map { t -> String in
+                var x = "against \(t.description), "
+                guard !t.attacks.isEmpty else { return x + "not assessed (no attack of this threat model was run)" }
+                guard t.assessed else { return x + "not assessed (no attack of this threat model applied)" }
+                x += ReportData.RiskLevel.title(t.declaredBand).lowercased() + " at the declared setting"
+                let stops = t.stoppedBy.compactMap { data.setting($0)?.label }
+                x += stops.isEmpty ? ", and no tested setting brought it to low" : "; low with \(stops.joined(separator: ", "))"
+                return x
+            }.map(md).joined(separator: "; ") + "."
         }
         if let digest = m.digest {
             f += " The audit log records this audit under SHA-256 digest \(digest)"

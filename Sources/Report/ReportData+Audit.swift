@@ -107,6 +107,14 @@ extension ReportData {
                   utility: utility, bands: AuditAdapter.bands(d.thresholds),
                   samples: samples.keys.sorted().map { samples[$0]! }, reconstructions: reconstructions,
                   previous: previous, limitations: limitations)
+        threats = risk.threats.map { list in
+            list.map { t in
+                Threat(id: t.threatModel.scopeName, description: t.threatModel.inWords, attacks: t.attacks,
+                       declaredBand: t.siteRisk.map(AuditAdapter.level),
+                       settingBands: t.settings.map { Threat.SettingBand(setting: $0.defence, band: $0.band.map(AuditAdapter.level)) },
+                       recommended: t.recommended, rationale: t.recommendation)
+            }
+        }
     }
 }
 
@@ -136,7 +144,10 @@ enum AuditAdapter {
     static func attack(_ e: AttackEntry) -> ReportData.Attack {
         let m = e.config.kind.method
         let name = e.label == m.key ? m.nameWithCitation : "\(e.label): \(m.nameWithCitation)"
-        return ReportData.Attack(id: e.label, name: name, configuration: m.describe(e.config))
+        var a = ReportData.Attack(id: e.label, name: name, configuration: m.describe(e.config))
+        a.threatModel = m.threatModel.scopeName
+        a.assumptions = m.assumptions
+        return a
     }
 
     /// One report row per attack x setting of an assessment, with means over the recorded trials.

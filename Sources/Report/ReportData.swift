@@ -30,6 +30,9 @@ public struct ReportData: Codable, Sendable, Equatable {
     public var previous: PreviousAudit?
     /// Limitations particular to this audit, shown after the general ones.
     public var limitations: [String]
+    /// The verdict per threat model the audit put in scope; nil for audits assessed before threat models were
+    /// assessed apart (the report then shows the overall verdict only).
+    public var threats: [Threat]? = nil
 
     public init(metadata: Metadata, attacks: [Attack], settings: [Setting], rows: [Row],
                 recommendation: Recommendation?, utility: Utility?, bands: [BandDefinition],
@@ -136,6 +139,11 @@ extension ReportData {
         public var name: String
         /// Its configuration in words, e.g. "L-BFGS, 300 iterations, 1 restart".
         public var configuration: String
+        /// Who is assumed to attack, as audit files name it ("eavesdropper", "malicious-server"); nil in data
+        /// made before attacks declared it.
+        public var threatModel: String? = nil
+        /// What the attack assumes the attacker knows or does ("BN running statistics known").
+        public var assumptions: [String]? = nil
 
         public init(id: String, name: String, configuration: String) {
             self.id = id
@@ -223,6 +231,42 @@ extension ReportData {
 
         /// True when the attack applied, so its metrics count.
         public var applied: Bool { band != nil }
+    }
+
+    /// The verdict against one threat model: the bands over only its attacks.
+    public struct Threat: Codable, Sendable, Equatable {
+        /// As audit files name it: "eavesdropper" or "malicious-server".
+        public var id: String
+        /// Who attacks, in words ("a malicious server that modifies the model it sends").
+        public var description: String
+        /// `Attack.id`s of this threat model run in the audit (empty: not assessed).
+        public var attacks: [String]
+        /// The band at the declared setting (nil: not assessed).
+        public var declaredBand: RiskLevel?
+        /// Each tested setting's band against this threat model (nil: no attack of it applied there).
+        public var settingBands: [SettingBand]
+        /// The setting recommended against this threat model alone, and why (as written).
+        public var recommended: String?
+        public var rationale: String
+
+        public struct SettingBand: Codable, Sendable, Equatable {
+            public var setting: String
+            public var band: RiskLevel?
+            public init(setting: String, band: RiskLevel?) { self.setting = setting; self.band = band }
+        }
+
+        public init(id: String, description: String, attacks: [String], declaredBand: RiskLevel?, settingBands: [SettingBand],
+                    recommended: String?, rationale: String) {
+            self.id = id; self.description = description; self.attacks = attacks; self.declaredBand = declaredBand
+            self.settingBands = settingBands; self.recommended = recommended; self.rationale = rationale
+        }
+
+        /// Whether an attack of this threat model applied at any setting.
+        public var assessed: Bool { settingBands.contains { $0.band != nil } }
+        /// Settings that leave this threat model LOW: the defences that stop it, as measured.
+        public var stoppedBy: [String] { settingBands.filter { $0.band == .low }.map(\.setting) }
+        /// Settings tested against it that do not.
+        public var notStoppedBy: [SettingBand] { settingBands.filter { $0.band != nil && $0.band != .low } }
     }
 
     /// The setting the audit recommends, if one met its target.

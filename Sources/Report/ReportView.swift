@@ -22,7 +22,7 @@ struct ReportView {
     struct StripLine { let label: String, detail: String, path: String, alt: String }
     struct GridSection { let attack: String, configuration: String, strips: [StripLine] }
     struct Chart { let path: String, caption: String }
-    struct AttackLine { let name: String, configuration: String }
+    struct AttackLine { let name: String, configuration: String, threatNote: String? }
     struct BandLine { let band: String, criterion: String }
 
     // Header and summary.
@@ -30,6 +30,11 @@ struct ReportView {
     let declaredLabel: String, declaredBand: String, declaredBandUpper: String
     /// Markdown.
     let verdict: String, labelLeakage: String, recommendation: String, accuracyCost: String, filing: String
+    /// One row per threat model in scope; `hasThreats` false for data without threat models.
+    let threats: [ExecutiveSummary.ThreatLine]
+    let hasThreats: Bool
+    /// Markdown: who attacks, for the method section.
+    let threatMethod: String
     // Audit details.
     let metadata: [KeyValue]
     /// Markdown (a fenced code block).
@@ -74,6 +79,9 @@ struct ReportView {
         recommendation = summary.recommendation
         accuracyCost = summary.accuracyCost
         filing = summary.filing
+        threats = summary.threats
+        hasThreats = !summary.threats.isEmpty
+        threatMethod = summary.threatMethod
 
         var meta: [KeyValue] = [
             .init(key: "Site", value: m.site),
@@ -167,7 +175,11 @@ struct ReportView {
         }
         chartPoints = axisOrder.map { "\($0.element.label) (\(ReportNumbers.decibels($0.element.snrDB)))" }.joined(separator: "; ")
         comparison = ComparisonView(data)
-        attacks = data.attacks.map { AttackLine(name: $0.name, configuration: $0.configuration) }
+        attacks = data.attacks.map { a in
+            AttackLine(name: a.name, configuration: a.configuration, threatNote: a.threatModel.map { tm in
+                "Threat model: \(tm)" + ((a.assumptions ?? []).isEmpty ? "." : "; it assumes " + a.assumptions!.joined(separator: ", ") + ".")
+            })
+        }
         threshold = ReportNumbers.ssim(m.successThreshold)
         bands = data.bands.sorted { $0.level < $1.level }.map { BandLine(band: $0.level.title, criterion: $0.criterion) }
         utilityMethod = data.utility?.method

@@ -99,7 +99,7 @@ struct AuditCommand: ParsableCommand {
                              model: plan.model.name, shard: shard, trialsRun: result.trialsRun, trialsAlreadyRecorded: result.trialsSkipped,
                              seconds: Date().timeIntervalSince(t0), siteRisk: result.report?.siteRisk?.rawValue,
                              recommended: result.report?.recommended, recommendation: result.report?.recommendation,
-                             settings: result.report?.settings)
+                             settings: result.report?.settings, threats: result.report?.threats)
             outputs.append(out)
             if !json { summarise(result, out) }
             if result.status == .interrupted { break }
@@ -111,7 +111,8 @@ struct AuditCommand: ParsableCommand {
                 _ = try auditInput { try ReportWriter.write(data, to: dir) }
                 if !json { print("Report: \(dir)/report.html (and report.md)") }
             }
-            tripped = tripped || failOn.trips(result.report?.siteRisk)
+            // The highest band among the threat models in scope (the same as the declared setting's band over every attack).
+            tripped = tripped || failOn.trips(result.report?.overallRisk)
         }
         withExtendedLifetime(signals) {}
         if json { if outputs.count == 1 { try printAuditJSON(outputs[0]) } else { try printAuditJSON(outputs) } }
@@ -123,6 +124,7 @@ struct AuditCommand: ParsableCommand {
         let audit: Int64, status: String, database: String, site: String, model: String, shard: String?
         let trialsRun: Int, trialsAlreadyRecorded: Int, seconds: Double
         let siteRisk: String?, recommended: String?, recommendation: String?, settings: [SettingRisk]?
+        let threats: [ThreatRisk]?
     }
 
     func summarise(_ r: AuditRunResult, _ o: Output) {
@@ -136,6 +138,7 @@ struct AuditCommand: ParsableCommand {
         if let s = shard { print("This was shard \(s); merge all shards with: medpfl merge OUT.sqlite shard-*.sqlite") }
         if let rep = r.report {
             print(rep.siteSummary)
+            for t in rep.threats ?? [] { print(t.summary(declared: rep.declared)) }
             print(rep.recommendation)
             print("Details: medpfl show \(r.auditID) --db \(o.database)")
         }

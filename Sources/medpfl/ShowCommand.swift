@@ -48,6 +48,11 @@ struct ShowCommand: ParsableCommand {
             print("OVERALL RISK: \(report.siteRisk?.rawValue ?? "UNKNOWN")")
             print(report.siteSummary)
             if let p = report.provenance { print(p.inWords) }
+            if let threats = report.threats, !threats.isEmpty {
+                print("")
+                print("BY THREAT MODEL")
+                for t in threats { print("- " + t.summary(declared: report.declared)) }
+            }
             print("")
             print("RECOMMENDATION")
             print(report.recommendation)

@@ -43,6 +43,30 @@ final class DefinitionTests: XCTestCase {
         assertDefinitionError(try AuditDefinitionParser.load(try f.write("b.yaml", top)), ["samples: unknown key"], line: topLine)
     }
 
+    /// `threat_models:` puts threat models in scope (default both, recorded as absent); an attack outside the
+    /// scope, an unknown name or a repeated one is refused with its line.
+    func testThreatModelsInScope() throws {
+        let f = try AuditFixture()
+        let plain = try AuditDefinitionParser.load(try f.write("a.yaml", AuditFixture.yaml())).definition
+        XCTAssertNil(plain.threatModels, "absent: nothing recorded, so older audits keep their configuration")
+        XCTAssertEqual(plain.threatModelsInScope, [.honestButCurious, .maliciousServer])
+        let one = try AuditDefinitionParser.load(try f.write("b.yaml", AuditFixture.yaml(extra: "threat_models: [eavesdropper]\n"))).definition
+        XCTAssertEqual(one.threatModelsInScope, [.honestButCurious])
+        let synonym = try AuditDefinitionParser.load(try f.write("c.yaml", AuditFixture.yaml(
+            attacks: "  - idlg: {iterations: 2, max_iter: 2}\n  - imprint\n", extra: "threat_models: [malicious-server, honest-but-curious]\n"))).definition
+        XCTAssertEqual(synonym.threatModelsInScope, [.honestButCurious, .maliciousServer], "in ThreatModel order")
+        let outside = AuditFixture.yaml(attacks: "  - idlg: {iterations: 2, max_iter: 2}\n  - imprint\n", extra: "threat_models: [eavesdropper]\n")
+        let line = outside.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("- imprint") }! + 1
+        assertDefinitionError(try AuditDefinitionParser.load(try f.write("d.yaml", outside)),
+                              ["attacks[1]", "attack imprint assumes a malicious-server threat model", "add malicious-server to threat_models"], line: line)
+        assertDefinitionError(try AuditDefinitionParser.load(try f.write("e.yaml", AuditFixture.yaml(extra: "threat_models: [insider]\n"))),
+                              ["threat_models[0]", "'insider' is not one of eavesdropper, malicious-server"])
+        assertDefinitionError(try AuditDefinitionParser.load(try f.write("f.yaml", AuditFixture.yaml(extra: "threat_models: [eavesdropper, eavesdropper]\n"))),
+                              ["threat_models[1]", "listed twice"])
+        assertDefinitionError(try AuditDefinitionParser.load(try f.write("g.yaml", AuditFixture.yaml(extra: "threat_models: []\n"))),
+                              ["threat_models", "at least one threat model"])
+    }
+
     func testWrongTypesAndRanges() throws {
         let f = try AuditFixture()
         let cases: [(String, String, [String])] = [

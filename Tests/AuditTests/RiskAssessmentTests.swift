@@ -114,8 +114,89 @@ final class RiskAssessmentTests: XCTestCase {
         XCTAssertEqual(records[1].setting, "prune:p=90")
         XCTAssertEqual(records.filter { $0.kind == .setting }.count, 3)
     }
+
+    /// Each threat model is rated on its own attacks: secure aggregation stops the eavesdropper's CPL here but
+    /// not the malicious server's imprint; the overall risk is the highest band, and the verdict says which stops which.
+    func testThreatModelsAreAssessedApart() throws {
+        var d = try definition(["none", "secagg:clients=2", "laplace:level=100"])
+        d.attacks = [AttackEntry(label: "cpl", config: .defaults(for: .cpl)), AttackEntry(label: "imprint", config: .defaults(for: .imprint))]
+        func imprint(_ defence: String, rebuilt: Int) -> TrialSummary {
+            TrialSummary(defence: defence, attack: "imprint", images: 8, successes: rebuilt, labelsRecovered: 0,
+                         meanSSIM: Double(rebuilt) / 8, maxSSIM: rebuilt > 0 ? 1 : 0.1, snr: defence.hasPrefix("laplace") ? 5 : .infinity)
+        }
+        let trials = [TrialSummary(defence: "none", attack: "cpl", images: 1, successes: 1, labelsRecovered: 1, meanSSIM: 0.95, maxSSIM: 0.95),
+                      TrialSummary(defence: "secagg:clients=2", attack: "cpl", images: 1, successes: 0, labelsRecovered: 0, meanSSIM: 0.1, maxSSIM: 0.1),
+                      TrialSummary(defence: "laplace:level=100", attack: "cpl", images: 1, successes: 0, labelsRecovered: 0, meanSSIM: 0.2, maxSSIM: 0.2, snr: 5),
+                      imprint("none", rebuilt: 8), imprint("secagg:clients=2", rebuilt: 5), imprint("laplace:level=100", rebuilt: 0)]
+        d.declaredDefence = try DefenceSpec(parsing: "secagg:clients=2")
+        let r = RiskAssessment.assess(trials: trials, utility: [], definition: d)
+        let threats = try XCTUnwrap(r.threats)
+        XCTAssertEqual(threats.map(\.threatModel), [.honestButCurious, .maliciousServer], "default scope: both")
+        XCTAssertEqual(threats[0].attacks, ["cpl"])
+        XCTAssertEqual(threats[1].attacks, ["imprint"])
+        XCTAssertEqual(threats[0].settings.map(\.band), [.high, .low, .low])
+        XCTAssertEqual(threats[1].settings.map(\.band), [.high, .high, .low])
+        XCTAssertEqual(threats[0].siteRisk, .low, "secure aggregation stops CPL at the declared setting")
+        XCTAssertEqual(threats[1].siteRisk, .high, "but not the imprint attack")
+        XCTAssertEqual(r.overallRisk, .high)
+        XCTAssertEqual(r.overallRisk, r.siteRisk, "the highest band among the threat models = the declared setting's band over every attack")
+        XCTAssertEqual(threats[0].stoppedBy, ["secagg:clients=2", "laplace:level=100"])
+        XCTAssertEqual(threats[1].stoppedBy, ["laplace:level=100"])
+        XCTAssertEqual(threats[0].recommended, "secagg:clients=2", "against the eavesdropper alone the least noisy LOW setting")
+        XCTAssertEqual(r.recommended, "laplace:level=100", "LOW against every attack of every threat model")
+        let text = threats[1].summary(declared: r.declared)
+        XCTAssertTrue(text.contains("HIGH at the declared setting (secagg:clients=2)") && text.contains("not stopped by: none (HIGH), secagg:clients=2 (HIGH)"), text)
+        let notes = r.records.filter { $0.kind == .note }
+        XCTAssertEqual(notes.count, 2)
+        XCTAssertEqual(notes.map(\.band), ["LOW", "HIGH"])
+        XCTAssertEqual(Set(r.records.map(\.position)).count, r.records.count, "positions stay unique")
+
+        // In scope: the eavesdropper only, with no malicious-server attack: one verdict.
+        d.attacks = [AttackEntry(label: "cpl", config: .defaults(for: .cpl))]
+        d.threatModels = [.honestButCurious]
+        let only = RiskAssessment.assess(trials: trials.filter { $0.attack == "cpl" }, utility: [], definition: d)
+        XCTAssertEqual(only.threats?.map(\.threatModel), [.honestButCurious])
+        XCTAssertEqual(only.overallRisk, .low)
+        // A threat model in scope without any attack of it is "not assessed", not LOW.
+        d.threatModels = nil
+        let unassessed = try XCTUnwrap(RiskAssessment.assess(trials: trials.filter { $0.attack == "cpl" }, utility: [], definition: d).threats?[1])
+        XCTAssertNil(unassessed.siteRisk)
+        XCTAssertTrue(unassessed.summary(declared: "none").contains("not assessed"), unassessed.summary(declared: "none"))
+    }
 }
 
+
+/// Both threat models through a real audit: the eavesdropper's batch label restoration and the malicious server's imprint
+/// on the bundled images, without defence and under secure aggregation; the stored assessment keeps the per-threat
+/// verdicts and the log a note for each.
+final class ThreatModelAuditTests: XCTestCase {
+    func testAuditAssessesEachThreatModelAndStoresIt() throws {
+        let f = try AuditFixture()
+        let file = try f.write("a.yaml", AuditFixture.yaml(attacks: "  - ilrg\n  - imprint: {bins: 64}\n",
+                                                           defences: "  - none\n  - secagg:clients=2\n  - laplace:level=10\n",
+                                                           extra: "fl:\n  batch_size: 2\n"))
+        let store = try AuditStore(path: f.path("log.sqlite"))
+        let result = try AuditFixture.run(file, store: store)
+        let report = try XCTUnwrap(result.report)
+        let threats = try XCTUnwrap(report.threats)
+        XCTAssertEqual(threats.map(\.threatModel), [.honestButCurious, .maliciousServer])
+        XCTAssertEqual(threats[0].attacks, ["ilrg"])
+        XCTAssertEqual(threats[1].attacks, ["imprint"])
+        // Two images of a batch in 64 bins: the imprint read-out is exact without defence, and secure aggregation
+        // over two clients (4 images) does not stop it; iLRG restores the batch's labels (MEDIUM: labels, no image).
+        XCTAssertEqual(threats[1].settings[0].band, .high)
+        XCTAssertEqual(threats[1].settings[1].band, .high, "secure aggregation alone does not stop the imprint attack")
+        XCTAssertFalse(threats[1].stoppedBy.contains("secagg:clients=2"))
+        XCTAssertEqual(threats[0].siteRisk, .medium)
+        XCTAssertEqual(report.overallRisk, .high, "the highest band among the threat models")
+        XCTAssertEqual(report.overallRisk, threats.compactMap(\.siteRisk).max())
+        // Stored as the audit finished, and read back equal; one note per threat model in the log.
+        XCTAssertEqual(try store.assessment(audit: result.auditID).threats, threats)
+        let notes = try store.recommendations(audit: result.auditID).filter { $0.kind == .note }
+        XCTAssertEqual(notes.count, 2)
+        XCTAssertTrue(notes[1].text.hasPrefix("Against a malicious server that modifies the model it sends (imprint): HIGH"), notes[1].text)
+    }
+}
 
 /// One aggregation (CellStatistics) defines every per-cell figure for the CLI, the log, the risk model and the report.
 final class CellStatisticsTests: XCTestCase {

@@ -180,6 +180,12 @@ final class CLITests: XCTestCase {
         want.insert("This audit was finished by an older medpfl that stored no assessment: it is assessed now, with the rules recorded in its configuration.", at: at)
         let tool = try XCTUnwrap(want.firstIndex { $0.hasPrefix("Tool:") }) + 1
         want.insert("Digest:     none (finished by medpfl 0.1.0, before audit digests): it cannot be verified", at: tool)
+        // Assessed now, so per threat model too (both in scope, as for every audit that does not say).
+        let rec = try XCTUnwrap(want.firstIndex { $0 == "RECOMMENDATION" })
+        want.insert(contentsOf: ["BY THREAT MODEL",
+                                 "- Against an honest-but-curious server, or an eavesdropper on the update (analytic, idlg): HIGH at the declared setting (none). None of the tested settings stops it (none is LOW).",
+                                 "- Against a malicious server that modifies the model it sends: not assessed (the audit ran no attack of this threat model; add the imprint attack).",
+                                 ""], at: rec)
         XCTAssertEqual(r.out.components(separatedBy: "\n"), want)
         XCTAssertEqual(try run(["history", "--db", db]).code, 0)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), bytes, "read commands change nothing")

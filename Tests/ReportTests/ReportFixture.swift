@@ -90,8 +90,13 @@ enum ReportFixture {
                 .init(attack: "dlg", setting: "none", images: 4, asr: 0.75, meanSSIM: 0.88, maxSSIM: 0.97, meanMSE: 0.003,
                       meanPSNR: 25.2, labelLeakage: 0.75, secondsPerImage: 30, band: .high),
             ])
-        return ReportData(
-            metadata: metadata, attacks: attacks, settings: settings, rows: rows,
+        var data = ReportData(
+            metadata: metadata, attacks: attacks.map { a in
+                var a = a
+                a.threatModel = "eavesdropper"
+                a.assumptions = ["the model and the weights the server sent", "the batch size"]
+                return a
+            }, settings: settings, rows: rows,
             recommendation: .init(setting: "dp:clip=4,sigma=1",
                                   rationale: "Of the settings rated Low against every attack, it costs the least test accuracy; the site's budget is 15.0 points."),
             utility: .init(baselineAccuracy: 0.84, method: "5 federated rounds on 120 training images, accuracy on 120 held-out test images"),
@@ -102,6 +107,16 @@ enum ReportFixture {
             ],
             samples: samples, reconstructions: reconstructions, previous: previous,
             limitations: ["Only 4 images were attacked; the audit's default is 30."])
+        // Both threat models in scope; only the eavesdropper's attacks were run.
+        data.threats = [
+            .init(id: "eavesdropper", description: "an honest-but-curious server, or an eavesdropper on the update",
+                  attacks: attacks.map(\.id), declaredBand: .high, settingBands: settings.map { .init(setting: $0.id, band: $0.band) },
+                  recommended: "dp:clip=4,sigma=1", rationale: "Recommended setting: dp:clip=4,sigma=1."),
+            .init(id: "malicious-server", description: "a malicious server that modifies the model it sends", attacks: [],
+                  declaredBand: nil, settingBands: settings.map { .init(setting: $0.id, band: nil) }, recommended: nil,
+                  rationale: "Not assessed: the audit ran no attack of this threat model."),
+        ]
+        return data
     }
 
     /// The first image of each class in `sampleClasses`, with its PNG bytes.

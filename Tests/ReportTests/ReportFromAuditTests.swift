@@ -67,6 +67,14 @@ final class ReportFromAuditTests: XCTestCase {
         XCTAssertEqual(data.reconstructions.count, 2 * 2 * 2)
         XCTAssertEqual(data.bands.map(\.level), [.low, .medium, .high])
         XCTAssertTrue(data.limitations.contains { $0.contains("seeded initial weights") })
+        // Both threat models are in scope by default; the audit ran only eavesdropper attacks.
+        let threats = try XCTUnwrap(data.threats)
+        XCTAssertEqual(threats.map(\.id), ["eavesdropper", "malicious-server"])
+        XCTAssertEqual(threats[0].attacks, ["analytic", "idlg"])
+        XCTAssertEqual(threats[0].declaredBand, data.setting("laplace:level=100")?.band)
+        XCTAssertEqual(threats[0].settingBands.map(\.band), data.settings.map(\.band))
+        XCTAssertFalse(threats[1].assessed)
+        XCTAssertEqual(data.attacks.map(\.threatModel), ["eavesdropper", "eavesdropper"])
 
         let previous = try XCTUnwrap(data.previous, "the first audit of the site is the previous one")
         XCTAssertEqual(previous.auditID, String(first))
@@ -82,6 +90,9 @@ final class ReportFromAuditTests: XCTestCase {
         XCTAssertTrue(md.hasPrefix("# Gradient-leakage risk report: Ward \\<7\\> \\& Co\n"))
         XCTAssertTrue(md.contains("## Comparison with the previous audit"))
         XCTAssertTrue(md.contains("| Analytic recovery (Phong et al. 2018) | 100% (2 of 2) |"), md)
+        XCTAssertTrue(md.contains("**By threat model**"), md)
+        XCTAssertTrue(md.contains("| A malicious server that modifies the model it sends | none run | **Not assessed** | — | — |"), md)
+        XCTAssertTrue(md.contains("against a malicious server that modifies the model it sends, not assessed"), md)
         XCTAssertThrowsError(try ReportData(store: store, auditID: 99)) { e in
             XCTAssertTrue("\(e)".contains("no audit 99"), "\(e)")
         }

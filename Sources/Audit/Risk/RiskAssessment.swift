@@ -1,3 +1,4 @@
+import Attacks
 import Evaluation
 import Federated
 import Foundation
@@ -11,6 +12,8 @@ import Foundation
 /// A setting's band is the worst over its attacks. The recommended setting is the one with the smallest
 /// accuracy cost (within the budget) among those LOW for every attack; without utility runs, the LOW
 /// setting with the least noise (highest SNR). The site's overall risk is the band of its declared setting.
+/// The same rules are applied to each threat model in scope over its own attacks (`ThreatRisk`); the overall
+/// risk is then the highest of those bands (`RiskReport.overallRisk`), the same value.
 public enum RiskAssessment {
     /// The band of one attack's results.
     public static func band(successes: Int, maxSSIM: Double, labelLeakage: Double, thresholds t: RiskThresholds) -> RiskBand {
@@ -58,6 +61,10 @@ public enum RiskAssessment {
                                 siteRisk: settings.first { $0.defence == declared }?.band, recommended: nil,
                                 recommendation: "", leastRisky: nil, utilityMeasured: measured, thresholds: t)
         recommend(&report, budget: budget)
+        var threat: [String: ThreatModel] = [:]
+        for a in d.attacks { threat[a.label] = a.config.kind.method.threatModel }
+        report.threats = threats(settings, scope: d.threatModelsInScope, attackThreat: threat, declared: declared, site: d.site,
+                                 utilityMeasured: measured, budget: budget, thresholds: t)
         return report
     }
 

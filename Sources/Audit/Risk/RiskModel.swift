@@ -120,6 +120,9 @@ public struct RiskReport: Codable, Sendable, Equatable {
     /// Where this assessment comes from: stored when the audit finished, or assessed now (set by the store
     /// when it reads one; not part of the stored assessment).
     public var provenance: AssessmentProvenance? = nil
+    /// The verdict per threat model in scope (`ThreatRisk`), in the audit's order; nil in assessments stored
+    /// before threat models were assessed apart.
+    public var threats: [ThreatRisk]? = nil
 
     /// The verdict as the lines the audit log stores when the audit finishes.
     public var records: [RecommendationRecord] {
@@ -131,6 +134,11 @@ public struct RiskReport: Codable, Sendable, Equatable {
         for (i, s) in settings.enumerated() {
             out.append(RecommendationRecord(position: 2 + i, kind: .setting, setting: s.defence, band: s.band?.rawValue,
                                             text: s.verdict.joined(separator: "\n")))
+        }
+        // One note per threat model in scope: its band at the declared setting and the settings that stop it.
+        for (i, t) in (threats ?? []).enumerated() {
+            out.append(RecommendationRecord(position: 2 + settings.count + i, kind: .note, setting: declared, band: t.siteRisk?.rawValue,
+                                            text: t.summary(declared: declared)))
         }
         return out
     }
