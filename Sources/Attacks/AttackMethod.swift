@@ -43,6 +43,10 @@ public protocol AttackMethod: Sendable {
     /// What the attack assumes the attacker knows or does, in words, for the report and `medpfl attacks`
     /// ("labels restored from the update", "BN running statistics known", "architecture modified").
     static var assumptions: [String] { get }
+    /// Whether the attack rebuilds images at all (false for batch label restoration, whose result images are a
+    /// flat placeholder): scoring then counts no image as rebuilt and gives it SSIM 0, since a flat grey image
+    /// can score SSIM 0.5 or more against scans with flat backgrounds without revealing anything.
+    static var reconstructsImages: Bool { get }
 }
 
 extension AttackMethod {
@@ -50,6 +54,7 @@ extension AttackMethod {
     public static func inapplicability(model: Model, batchSize: Int) -> String? { nil }
     public static func servedModel(_ config: AttackConfig, model: Model, state: ModelState, seed: UInt64) throws -> (model: Model, state: ModelState)? { nil }
     public static var assumptions: [String] { ["the model and the weights the server sent", "the batch size"] }
+    public static var reconstructsImages: Bool { true }
     /// "DLG (Zhu et al. 2019)": the name with the first part of the citation.
     public static var nameWithCitation: String {
         let short = citation.split(separator: ",").first.map(String.init) ?? citation

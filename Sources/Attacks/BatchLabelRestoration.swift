@@ -3,13 +3,15 @@ import NN
 import Tensor
 
 /// Batch label restoration as an attack of its own: the batch's labels (as a multiset) from the last layer's
-/// gradients, by iLRG (default) or LLG+; no image is reconstructed (the result's images are flat grey, so
-/// they score as not rebuilt). The same restoration gives every optimisation attack its labels at batch > 1.
+/// gradients, by iLRG (default) or LLG+; no image is reconstructed (the result's images are a flat grey
+/// placeholder, which scoring gives SSIM 0 and never counts as rebuilt: `reconstructsImages`). The same
+/// restoration gives every optimisation attack its labels at batch > 1.
 enum BatchLabelRestoration: AttackMethod {
     static let key = "ilrg"
     static let displayName = "Batch label restoration"
     static let citation = "Ma et al. 2023, Instance-wise Batch Label Restoration via Gradients in Federated Learning, ICLR"
     static let threatModel = ThreatModel.honestButCurious
+    static let reconstructsImages = false
     static var defaults: AttackConfig {
         AttackConfig(kind: AttackKind(registered: key), iterations: 0, maxIterPerStep: 0, learningRate: 0, initialization: .constant,
                      restarts: 1, tvWeight: 0, earlyStopLoss: nil, signedGradients: false, extras: ["method": "ilrg"])

@@ -36,8 +36,10 @@ public enum Scoring {
         let orig = (0..<b).map { image(originals, $0) }
         let rb = result.images.shape[0]
         let rec = (0..<rb).map { image(result.images, $0) }
+        // An attack that rebuilds no image (labels only) is scored as such: no pairing by SSIM, SSIM 0, not rebuilt.
+        let imageless = !result.kind.method.reconstructsImages
         var pairing = Array(0..<b)
-        if b > 1 {
+        if b > 1 && !imageless {
             let s = rec.map { r in orig.map { o in ssim(o, r, channels: shape[0], height: shape[1], width: shape[2]) } }
             let assign = bestAssignment(s)       // reconstruction -> original
             for (r, o) in assign.enumerated() where o >= 0 { pairing[o] = r }
@@ -46,7 +48,8 @@ public enum Scoring {
         var pool = result.labels
         return (0..<b).map { o in
             let r = pairing[o]
-            let sc = Metrics.score(reference: orig[o], candidate: rec[r], channels: shape[0], height: shape[1], width: shape[2], threshold: threshold)
+            var sc = Metrics.score(reference: orig[o], candidate: rec[r], channels: shape[0], height: shape[1], width: shape[2], threshold: threshold)
+            if imageless { sc = ReconstructionScore(mse: sc.mse, psnr: sc.psnr, ssim: 0, success: false) }
             var recovered: Int? = nil
             if b == 1 { recovered = result.labels.first }
             else if let k = pool.firstIndex(of: labels[o]) { recovered = pool.remove(at: k) }

@@ -55,6 +55,14 @@ ASR is the share of images rebuilt recognisably (SSIM at least {{threshold}}). L
 {{#lines}}
 | {{attack}} | {{asr}} | {{meanSSIM}} | {{maxSSIM}} | {{mse}} | {{psnr}} | {{leakage}} | {{seconds}} | **{{band}}** |
 {{/lines}}
+{{#hasPerUpdate}}
+
+Per intercepted update (in sample order):
+
+{{#perUpdate}}
+- {{.}}
+{{/perUpdate}}
+{{/hasPerUpdate}}
 {{/results}}
 
 ## Reconstructions

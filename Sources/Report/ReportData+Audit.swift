@@ -161,11 +161,20 @@ enum AuditAdapter {
                 guard !cell.isEmpty else { continue }
                 // Every figure comes from the one aggregation (CellStatistics) the risk model used.
                 let stats = a.statistics ?? CellStatistics.sum(cell.map { TrialSummary($0).statistics })
-                rows.append(ReportData.Row(
+                var row = ReportData.Row(
                     attack: a.attack, setting: s.defence, images: max(a.images, 1), asr: a.asr, meanSSIM: a.meanSSIM,
                     maxSSIM: a.maxSSIM, meanMSE: stats.meanMSE ?? 0, meanPSNR: stats.meanPSNR,
                     labelLeakage: stats.infersLabels ? a.labelLeakage : nil,
-                    secondsPerImage: stats.secondsPerImage, band: a.band.map(level), note: a.note))
+                    secondsPerImage: stats.secondsPerImage, band: a.band.map(level), note: a.note)
+                // Per intercepted update, when updates hold several images (a batch, or secure aggregation's sum).
+                let used = cell.filter(\.applicable).sorted { $0.sampleIndex < $1.sampleIndex }
+                if used.contains(where: { $0.images > 1 }) {
+                    row.updates = used.map { t in
+                        ReportData.Row.Update(images: t.images, rebuilt: t.successes, labelsRecovered: t.labelsRecovered,
+                                              meanSSIM: t.ssim ?? 0, maxSSIM: t.maxSSIM ?? 0)
+                    }
+                }
+                rows.append(row)
             }
         }
         return rows

@@ -211,6 +211,22 @@ extension ReportData {
         public var band: RiskLevel?
         /// Why the attack did not apply, or any other remark.
         public var note: String?
+        /// Each intercepted update of the cell (one per sample, in sample order) with more than one image
+        /// behind it; nil when every update held one image (the row says it all) or in older data.
+        public var updates: [Update]? = nil
+
+        /// One intercepted update: its images, how many were rebuilt, its labels recovered, its mean and best SSIM.
+        public struct Update: Codable, Sendable, Equatable {
+            public var images: Int
+            public var rebuilt: Int
+            public var labelsRecovered: Int
+            public var meanSSIM: Double
+            public var maxSSIM: Double
+            public init(images: Int, rebuilt: Int, labelsRecovered: Int, meanSSIM: Double, maxSSIM: Double) {
+                self.images = images; self.rebuilt = rebuilt; self.labelsRecovered = labelsRecovered
+                self.meanSSIM = meanSSIM; self.maxSSIM = maxSSIM
+            }
+        }
 
         public init(attack: String, setting: String, images: Int, asr: Double, meanSSIM: Double, maxSSIM: Double,
                     meanMSE: Double, meanPSNR: Double?, labelLeakage: Double?, secondsPerImage: Double,

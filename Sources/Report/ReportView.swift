@@ -17,6 +17,9 @@ struct ReportView {
     }
     struct ResultSection {
         let label: String, role: String?, facts: String
+        /// One sentence per attack whose updates held several images: the figures of each intercepted update.
+        let perUpdate: [String]
+        let hasPerUpdate: Bool
         let lines: [ResultLine]
     }
     struct StripLine { let label: String, detail: String, path: String, alt: String }
@@ -128,7 +131,8 @@ struct ReportView {
             if let a = s.testAccuracy { facts += " · test accuracy \(ReportNumbers.accuracy(a))" }
             facts += " · overall risk \(ReportData.RiskLevel.title(s.band))"
             if !s.leastProtected.isEmpty { facts += " · least protected tensors: " + s.leastProtected.joined(separator: ", ") }
-            return ResultSection(label: s.label, role: role(s.id), facts: facts, lines: rows.map { r in
+            let perUpdate = rows.compactMap { r in Self.perUpdate(r, name: data.attack(r.attack)!.name) }
+            return ResultSection(label: s.label, role: role(s.id), facts: facts, perUpdate: perUpdate, hasPerUpdate: !perUpdate.isEmpty, lines: rows.map { r in
                 guard r.applied else {
                     return ResultLine(attack: data.attack(r.attack)!.name, asr: "—", meanSSIM: "—", maxSSIM: "—", mse: "—",
                                       psnr: "—", leakage: "—", seconds: "—",
@@ -184,6 +188,27 @@ struct ReportView {
         bands = data.bands.sorted { $0.level < $1.level }.map { BandLine(band: $0.level.title, criterion: $0.criterion) }
         utilityMethod = data.utility?.method
         limitations = data.limitations
+    }
+
+    /// "iDLG: 3 updates of 8 images: rebuilt 8, 5 and 0; mean SSIM 0.97, 0.71 and 0.12; best update 8 of 8.", or nil
+    /// when the row has no per-update figures. At most 12 updates are listed one by one.
+    static func perUpdate(_ r: ReportData.Row, name: String) -> String? {
+        guard let u = r.updates, !u.isEmpty else { return nil }
+        func list(_ xs: [String]) -> String {
+            let shown = Array(xs.prefix(12))
+            let more = xs.count > 12 ? " and \(xs.count - 12) more" : ""
+            if shown.count == 1 { return shown[0] + more }
+            return more.isEmpty ? shown.dropLast().joined(separator: ", ") + " and " + shown.last! : shown.joined(separator: ", ") + more
+        }
+        let sizes = Set(u.map(\.images))
+        let of = sizes.count == 1 ? "\(u[0].images) images" : "\(sizes.min()!)–\(sizes.max()!) images"
+        var s = "\(name): \(u.count) intercepted update\(u.count == 1 ? "" : "s") of \(of): rebuilt \(list(u.map { String($0.rebuilt) }))"
+        s += "; labels recovered \(list(u.map { String($0.labelsRecovered) }))"
+        s += "; mean SSIM \(list(u.map { ReportNumbers.ssim($0.meanSSIM) }))"
+        if let best = u.max(by: { ($0.rebuilt, $0.meanSSIM) < ($1.rebuilt, $1.meanSSIM) }), u.count > 1 {
+            s += "; the most exposed update: \(best.rebuilt) of \(best.images) rebuilt"
+        }
+        return s + "."
     }
 
     /// "not applicable: <reason>" (a reason that already starts with "not applicable" is not repeated).

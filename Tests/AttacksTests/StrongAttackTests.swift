@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Evaluation
 import Federated
 import Imaging
 import NN
@@ -57,6 +58,26 @@ final class StrongAttackTests: XCTestCase {
             XCTAssertEqual(acc, LabelRestoration.Accuracy(restored: y, truth: y, classes: 6))
             XCTAssertEqual(acc.count, 1); XCTAssertEqual(acc.existence, 1); XCTAssertEqual(acc.multiset, 1)
         }
+    }
+
+    /// Labels only: the attack's flat grey placeholder is never scored as a rebuilt image, even against an
+    /// original it happens to resemble (a flat 0.5 image scores SSIM 1 against itself).
+    func testLabelOnlyAttackRebuildsNoImage() throws {
+        let (x, y) = try sample(8)
+        let model = try ModelZoo.make("cnn7", classes: 6)
+        let p = problem(model, model.initialState(seed: 11), x, y)
+        let r = try Attack.run(.defaults(for: .ilrg), on: p, seed: 1)
+        XCTAssertFalse(BatchLabelRestoration.reconstructsImages)
+        let flat = Tensor(shape: x.shape, repeating: 0.5)
+        let scored = Scoring.score(originals: flat, labels: y, result: r, threshold: 0.9)
+        XCTAssertEqual(scored.map(\.score.ssim), [Double](repeating: 0, count: 8))
+        XCTAssertFalse(scored.contains { $0.score.success })
+        XCTAssertEqual(scored.map(\.reconstruction), Array(0..<8), "no pairing by SSIM")
+        XCTAssertEqual(scored.compactMap(\.recoveredLabel).sorted(), y.sorted(), "the labels still count")
+        // An attack that rebuilds images is scored as before: the same flat image against itself is SSIM 1.
+        let same = AttackResult(kind: .imprint, applicable: true, note: nil, images: r.images, labels: r.labels, iterations: 0,
+                                evaluations: 0, finalLoss: 0, seconds: 0)
+        XCTAssertEqual(Scoring.score(originals: flat, labels: y, result: same, threshold: 0.9)[0].score.ssim, 1, accuracy: 1e-6)
     }
 
     /// iLRG's counts follow the classes present: a batch of 8 from 3 classes (existence of the other 3 is

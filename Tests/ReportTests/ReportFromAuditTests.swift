@@ -21,6 +21,38 @@ final class ReportFromAuditTests: XCTestCase {
         return id
     }
 
+    /// Batches of 4 under both threat models: the report lists each intercepted update's figures and the
+    /// per-threat table says that secure aggregation does not stop the imprint attack.
+    func testBatchAuditReportsEachUpdateAndBothThreatModels() throws {
+        let dir = ReportFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try AuditStore(path: dir + "/log.sqlite")
+        let id = try runAudit("""
+            site: Batch Ward
+            seed: 11
+            model: {name: mlp, classes: 6, input_size: 32, version: v1}
+            data: {folder: \(ReportFixture.packageRoot.path)/data/medical-sample/32, samples: 2, selection_seed: 3}
+            fl: {algorithm: fedsgd, batch_size: 4}
+            attacks: [ilrg, imprint]
+            defences: [none, "secagg:clients=2"]
+            """, in: dir, store: store)
+        let data = try ReportData(store: store, auditID: id)
+        let row = try XCTUnwrap(data.row(attack: "imprint", setting: "none"))
+        let updates = try XCTUnwrap(row.updates)
+        XCTAssertEqual(updates.map(\.images), [4, 4])
+        XCTAssertEqual(updates.map(\.rebuilt).reduce(0, +), Int((row.asr * Double(row.images)).rounded()), "the updates add up to the row")
+        XCTAssertEqual(try XCTUnwrap(data.row(attack: "imprint", setting: "secagg:clients=2")?.updates).map(\.images), [8, 8])
+        let out = dir + "/report"
+        _ = try ReportWriter.write(data, to: out)
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("Per intercepted update (in sample order):"), md)
+        XCTAssertTrue(md.contains("- Imprint (Robbing the Fed) (Fowl et al. 2022): 2 intercepted updates of 4 images: rebuilt \(updates[0].rebuilt) and \(updates[1].rebuilt)"), md)
+        let threats = try XCTUnwrap(data.threats)
+        XCTAssertEqual(threats[1].id, "malicious-server")
+        XCTAssertFalse(threats[1].stoppedBy.contains("secagg:clients=2"))
+        XCTAssertTrue(md.contains("| A malicious server that modifies the model it sends | Imprint (Robbing the Fed) (Fowl et al. 2022) | **High** |"), md)
+    }
+
     func yaml(declared: String) -> String {
         """
         site: "Ward <7> & Co"
@@ -93,6 +125,7 @@ final class ReportFromAuditTests: XCTestCase {
         XCTAssertTrue(md.contains("**By threat model**"), md)
         XCTAssertTrue(md.contains("| A malicious server that modifies the model it sends | none run | **Not assessed** | — | — |"), md)
         XCTAssertTrue(md.contains("against a malicious server that modifies the model it sends, not assessed"), md)
+        XCTAssertFalse(md.contains("Per intercepted update"), "batch 1: the row says it all")
         XCTAssertThrowsError(try ReportData(store: store, auditID: 99)) { e in
             XCTAssertTrue("\(e)".contains("no audit 99"), "\(e)")
         }
