@@ -29,7 +29,9 @@ struct ExecutiveSummary {
         var v = ""
         if let w = worst, let a = data.attack(w.attack) {
             if w.asr > 0 {
-                v += "With the strongest attack, \(md(a.name)), someone who intercepts a single model update sent at "
+                v += a.threatModel == "malicious-server"
+                    ? "With the strongest attack, \(md(a.name)), a server that sends the site a modified model and reads a single model update sent at "
+                    : "With the strongest attack, \(md(a.name)), someone who intercepts a single model update sent at "
                 v += "the declared setting, \(md(declared.label)), rebuilds **\(ReportNumbers.count(w.asr, of: w.images)) "
                 v += "images** recognisably (SSIM at least \(threshold); mean SSIM \(ReportNumbers.ssim(w.meanSSIM)), "
                 v += "best image \(ReportNumbers.ssim(w.maxSSIM)))."

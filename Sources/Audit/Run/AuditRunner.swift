@@ -3,6 +3,7 @@ import Dispatch
 import Federated
 import Tensor
 import Foundation
+import SafeIO
 
 /// A request to stop, shared between signal handlers and the workers.
 /// `@unchecked Sendable`: safe because its flag is read and written only while holding its lock.
@@ -115,7 +116,12 @@ public final class AuditRunner: @unchecked Sendable {
                 events.utilityFinished(r, state.countFinished(), total)
             } }
         }
-        let workerCount = max(1, min(parallelism.jobs, jobs.count))
+        // No more trials at once than this machine's memory holds (each needs about `memoryEstimate` of the
+        // batch behind one update, secure aggregation's clients included; `requireFits` refused more than one).
+        let clients = plan.definition.defences.compactMap(\.secureAggregationClients).max() ?? 1
+        let perTrial = plan.model.memoryEstimate(batch: plan.definition.fl.batchSize * clients)
+        let fit = max(1, Int(Double(Machine.availableMemoryBytes) / max(perTrial, 1)))
+        let workerCount = max(1, min(parallelism.jobs, jobs.count, fit))
         let (queue, base, setup) = (jobs, baseline, utility)
         WorkerThreads.run(workerCount) { [self] in
             while let job = state.take(from: queue, stop: stop) {
