@@ -30,6 +30,12 @@ V1 = [
     ("assessments", "audit_id", ["tool_version", "assessment_json"], "audit_id = ?"),
 ]
 
+# Version 2 (schema v5): the same tables, with the columns of the verdict evidence appended.
+V2 = [(t, k, c + {"trials": ["leakage_evidence", "late_loss_drop"],
+                  "reconstructions": ["reid_rank_ssim", "reid_rank_features", "reid_pool", "prior_ssim"]}.get(t, []), w)
+      for t, k, c, w in V1]
+TABLES = {1: V1, 2: V2}
+
 
 def name(s):
     b = s.encode()
@@ -49,9 +55,9 @@ def value(v):
     return b"\x04" + struct.pack(">Q", len(v)) + bytes(v)
 
 
-def row_hashes(db, audit):
+def row_hashes(db, audit, version):
     out = []
-    for index, (table, key, columns, where) in enumerate(V1):
+    for index, (table, key, columns, where) in enumerate(TABLES[version]):
         cols = [key] + columns
         sql = f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table} WHERE {where} ORDER BY {key}"
         for row in db.execute(sql, (audit,)):
@@ -62,8 +68,8 @@ def row_hashes(db, audit):
     return out
 
 
-def digest(rows, shards_json):
-    h = hashlib.sha256(b"medpfl audit digest v1\n")
+def digest(rows, shards_json, version):
+    h = hashlib.sha256(f"medpfl audit digest v{version}\n".encode())
     for index, key, rh in rows:
         h.update(bytes([index]) + struct.pack(">q", key) + rh)
     h.update(b"\xff" + name(shards_json))
@@ -82,12 +88,12 @@ def main():
         print(f"audit {audit} has no digest", file=sys.stderr)
         return 2
     version, want, packed, shards = stored
-    if version != 1:
+    if version not in TABLES:
         print(f"digest version {version} is not known to this script", file=sys.stderr)
         return 2
-    rows = row_hashes(db, audit)
+    rows = row_hashes(db, audit, version)
     # The merged audit's shard digests are hashed as medpfl stored them ("[]" when there are none).
-    got = digest(rows, shards if shards is not None else "[]")
+    got = digest(rows, shards if shards is not None else "[]", version)
     print(got)
     if got == want:
         return 0
@@ -95,7 +101,7 @@ def main():
     now = {(t, k): h for t, k, h in rows}
     for t, k, h in recorded:
         if now.get((t, k)) != h:
-            print(f"{V1[t][0]} row {k} differs from what was recorded", file=sys.stderr)
+            print(f"{TABLES[version][t][0]} row {k} differs from what was recorded", file=sys.stderr)
             break
     else:
         print("a row was added, or the stored digest itself was changed", file=sys.stderr)

@@ -86,7 +86,7 @@ enum GradInversion: AttackMethod {
         let labels = Attack.inferLabels(p)
         let objective = GradInversionObjective(graph: graph, problem: p, labels: labels, settings: settings(config), tv: Float(config.tvWeight))
         var rng = SeededGenerator(seed: seed)
-        var best: (z: [Float], loss: Double)? = nil
+        var best: (z: [Float], loss: Double, trace: [Double])? = nil
         var iterations = 0, evaluations = 0
         for r in 0..<max(1, config.restarts) {
             var z0: Tensor
@@ -94,12 +94,13 @@ enum GradInversion: AttackMethod {
             else { z0 = Tensor.randn(p.imageShape, using: &rng) }
             let o = objective.adam(z0.scalars, config: config, rng: &rng, progress: progress)
             iterations += o.iterations; evaluations += o.iterations + 1
-            if best == nil || (o.loss.isFinite && !(best!.loss <= o.loss)) { best = (o.z, o.loss) }
+            if best == nil || (o.loss.isFinite && !(best!.loss <= o.loss)) { best = (o.z, o.loss, o.trace) }
         }
         let z = Tensor(shape: p.imageShape, data: best!.z)
         let images = GradMode.withoutGrad { (p.model.inputNormalization.map { $0.invert(z) } ?? z).clamp(min: 0, max: 1) }
         return AttackResult(kind: config.kind, applicable: true, note: nil, images: images, labels: labels, iterations: iterations,
-                            evaluations: evaluations, finalLoss: best!.loss, seconds: Date().timeIntervalSince(t0))
+                            evaluations: evaluations, finalLoss: best!.loss, seconds: Date().timeIntervalSince(t0),
+                            lossTrace: best!.trace)
     }
 }
 
@@ -175,7 +176,7 @@ struct GradInversionObjective {
         return (total.scalar, gz.scalars)
     }
 
-    struct Outcome { let z: [Float]; let loss: Double; let iterations: Int }
+    struct Outcome { let z: [Float]; let loss: Double; let iterations: Int; let trace: [Double] }
 
     /// torch Adam (betas 0.9/0.999, eps 1e-8) with warm-up then cosine decay, Langevin noise on the
     /// gradient, the box after every step; the iterate with the lowest objective is kept.
@@ -185,12 +186,15 @@ struct GradInversionObjective {
         var m = [Float](repeating: 0, count: z.count), v = m
         var best = (z: z0, loss: Double.infinity)
         var done = 0
+        var trace: [Double] = []
+        trace.reserveCapacity(n)
         for t in 0..<n {
             let lr: Double
             if t < warm { lr = lr0 * Double(t + 1) / Double(warm) }
             else { lr = 0.5 * lr0 * (1 + Foundation.cos(Double.pi * Double(t - warm) / Double(max(1, n - warm)))) }
             let (loss, gradient) = evaluate(Tensor(shape: imageShape(z.count), data: z))
             guard loss.isFinite else { break }
+            trace.append(Double(loss))
             if Double(loss) < best.loss { best = (z, Double(loss)) }
             let noise = settings.langevin > 0 ? Tensor.randn([z.count], using: &rng).scalars : []
             let b1 = 0.9, b2 = 0.999
@@ -209,7 +213,7 @@ struct GradInversionObjective {
         }
         let final = evaluate(Tensor(shape: imageShape(z.count), data: z)).loss
         if Double(final) < best.loss { best = (z, Double(final)) }
-        return Outcome(z: best.z, loss: best.loss, iterations: done)
+        return Outcome(z: best.z, loss: best.loss, iterations: done, trace: trace)
     }
 
     func imageShape(_ count: Int) -> [Int] { [count / (channels * plane)] + inputShape }

@@ -19,6 +19,8 @@ struct MatchingOptimisation {
         var stalled: Bool = false
         /// `loss` relative to the update's size (see `relative(_:)`).
         var relativeLoss: Double = .nan
+        /// The loss at each step, in order (`AttackResult.lossTrace`).
+        var trace: [Double] = []
     }
 
     /// The loss relative to the update's size: loss / |update|^2 for squared L2, the loss for cosine.
@@ -62,8 +64,11 @@ struct MatchingOptimisation {
         where O.Scalar == Float {
         let n = config.iterations
         let f = objective(xShape, lShape)
+        var trace: [Double] = []
+        trace.reserveCapacity(n)
         for step in 0..<n {
             let loss = try opt.step(f)
+            if loss.isFinite { trace.append(loss) }
             if report(step) || step == n - 1 { progress?(step + 1, n, loss) }
             if let stop = config.earlyStopLoss, loss < stop { break }
             if opt.isStopped { break }
@@ -71,7 +76,7 @@ struct MatchingOptimisation {
         let (x, l) = split(opt.parameters, xShape, lShape)
         let final = Double(matching.evaluate(x: x, logits: l).loss)
         return Outcome(x: x, logits: l, loss: final, iterations: opt.iterations, evaluations: opt.evaluations + 1,
-                       stalled: false, relativeLoss: relative(final))
+                       stalled: false, relativeLoss: relative(final), trace: trace + (final.isFinite ? [final] : []))
     }
 
     /// Adam (optionally on signed gradients) with inversefed's MultiStepLR (milestones n // 2.667, n // 1.6,

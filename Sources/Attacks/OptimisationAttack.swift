@@ -46,7 +46,7 @@ extension OptimisationAttack {
         return AttackResult(kind: config.kind, applicable: true, note: nil,
                             images: GradMode.withoutGrad { o.x.detached().clamp(min: 0, max: 1) },
                             labels: labels, iterations: iterations, evaluations: evaluations, finalLoss: o.loss,
-                            seconds: Date().timeIntervalSince(t0))
+                            seconds: Date().timeIntervalSince(t0), lossTrace: o.trace)
     }
 
     static func describe(_ c: AttackConfig) -> String {

@@ -31,6 +31,14 @@ public struct AuditDefinition: Codable, Sendable, Equatable {
     /// The threat models the audit puts in scope (`threat_models:`); nil when the file does not say, which means
     /// both (the default; kept nil so that audits written before the key existed keep their configuration).
     public var threatModels: [ThreatModel]? = nil
+    /// The re-identification pool (`reidentification:`); nil when the file does not say, which means every image of
+    /// the data up to `ReidentificationSection.defaultPool` (nil keeps older audits' configuration).
+    public var reidentification: ReidentificationSection? = nil
+
+    /// Images each reconstruction is ranked among: the file's `pool`, or the default, never more than the data holds.
+    public func reidentificationPool(available: Int) -> Int {
+        Swift.min(available, reidentification?.pool ?? ReidentificationSection.defaultPool)
+    }
 
     /// The threat models in scope, in `ThreatModel` order: the file's list, or every threat model.
     public var threatModelsInScope: [ThreatModel] {
@@ -131,7 +139,22 @@ public struct RiskThresholds: Codable, Sendable, Equatable {
     public var mediumSSIM: Double = 0.5
     /// ...or if the fraction of labels recovered is above this (0: any recovered label counts).
     public var labelLeakage: Double = 0
+    /// A setting is HIGH risk when the fraction of reconstructions that single out their patient (rank 1 among the
+    /// re-identification pool) reaches this, even below the SSIM thresholds; nil = the default (kept nil so that
+    /// older audits keep their configuration).
+    public var reidentification: Double? = nil
+    public static let defaultReidentification = 0.5
+    public var reidentificationRate: Double { reidentification ?? Self.defaultReidentification }
     public init() {}
+}
+
+/// Which images a reconstruction is ranked among to measure re-identification (issue "Verdicts").
+public struct ReidentificationSection: Codable, Sendable, Equatable {
+    /// Every image of the data, up to this many, when the file does not say.
+    public static let defaultPool = 500
+    /// Images to rank among (the attacked ones included).
+    public var pool: Int
+    public init(pool: Int) { self.pool = pool }
 }
 
 /// The accuracy budget and the FL training that measures each defence's accuracy cost.

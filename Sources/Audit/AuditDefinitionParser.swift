@@ -27,7 +27,7 @@ public struct ParsedDefinition: Sendable {
 /// file before any work starts. Errors are `DefinitionError`s (file, line, key path, one-line message).
 public enum AuditDefinitionParser {
     static let topKeys = ["site", "seed", "model", "data", "fl", "attacks", "defences", "declared_defence",
-                          "thresholds", "utility", "output", "threat_models"]
+                          "thresholds", "utility", "output", "threat_models", "reidentification"]
 
     /// Parses every audit of the file at `path` (one per YAML document; documents are separated by `---`).
     public static func loadAll(_ path: String) throws -> [ParsedDefinition] {
@@ -98,6 +98,7 @@ public enum AuditDefinitionParser {
             let utility = try m.optional("utility").map { try utilitySection($0, fl: fl) }
             let output = try outputSection(m.optional("output"))
             let threats = try threatModels(m.optional("threat_models"))
+            let reid = try reidentificationSection(m.optional("reidentification"))
             // Every attack must belong to a threat model in scope (an audit of the eavesdropper alone that runs
             // the malicious server's imprint attack says one thing and does another).
             let scope = threats ?? ThreatModel.allCases
@@ -108,7 +109,8 @@ public enum AuditDefinitionParser {
             }
             let def = AuditDefinition(site: site, seed: seed, model: model, data: data, fl: fl, attacks: attacks,
                                       defences: defences, declaredDefence: declared, thresholds: thresholds,
-                                      utility: utility, output: output, baseDirectory: base, threatModels: threats)
+                                      utility: utility, output: output, baseDirectory: base, threatModels: threats,
+                                      reidentification: reid)
             try crossChecks(def, defences: defNode, data: try m.required("data"))
             return def
         }
@@ -283,16 +285,26 @@ public enum AuditDefinitionParser {
             return out
         }
 
+        /// `reidentification: {pool: N}`: how many of the data's images a reconstruction is ranked among; nil when absent.
+        mutating func reidentificationSection(_ n: YAMLNode?) throws -> ReidentificationSection? {
+            guard let n else { return nil }
+            let m = try n.mapping(allowed: ["pool"])
+            for (_, v) in m.entries { _ = note(v) }
+            guard let p = m.optional("pool") else { throw n.fail("reidentification needs pool: the number of images to rank each reconstruction among") }
+            return ReidentificationSection(pool: try p.int(min: 2, max: 100_000))
+        }
+
         mutating func thresholdSection(_ n: YAMLNode?) throws -> RiskThresholds {
             var t = RiskThresholds()
             guard let n else { return t }
-            let m = try n.mapping(allowed: ["success_ssim", "high_ssim", "medium_ssim", "label_leakage"])
+            let m = try n.mapping(allowed: ["success_ssim", "high_ssim", "medium_ssim", "label_leakage", "reidentification"])
             for (_, v) in m.entries { _ = note(v) }
             let unit: (Double) -> Bool = { $0 >= 0 && $0 <= 1 }
             if let v = m.optional("success_ssim") { t.successSSIM = try v.double(where: unit, "between 0 and 1") }
             if let v = m.optional("high_ssim") { t.highSSIM = try v.double(where: unit, "between 0 and 1") }
             if let v = m.optional("medium_ssim") { t.mediumSSIM = try v.double(where: unit, "between 0 and 1") }
             if let v = m.optional("label_leakage") { t.labelLeakage = try v.double(where: { $0 >= 0 && $0 < 1 }, "at least 0 and below 1") }
+            if let v = m.optional("reidentification") { t.reidentification = try v.double(where: { $0 > 0 && $0 <= 1 }, "above 0 and at most 1") }
             if t.mediumSSIM > t.highSSIM { throw n.fail("medium_ssim (\(t.mediumSSIM)) must not exceed high_ssim (\(t.highSSIM))") }
             return t
         }

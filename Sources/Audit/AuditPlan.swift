@@ -84,6 +84,25 @@ public struct AuditPlan: @unchecked Sendable {
     /// The FL training that measures accuracy costs (nil without a `utility:` section), checked against
     /// every defence setting.
     public private(set) var utilityTraining: UtilityRunner.Setup?
+    private let referenceCache = ReferenceCache()
+
+    /// The re-identification pool (`ReferencePool`), loaded on first use and shared by every trial: the attacked
+    /// images first, then others of the data drawn with the audit's seed, up to `reidentification.pool` (default:
+    /// every image, at most 500).
+    public func referencePool() throws -> ReferencePool {
+        try referenceCache.get {
+            let d = definition
+            let n = d.reidentificationPool(available: pool.items.count)
+            var ids: [Int] = []
+            var seen = Set<Int>()
+            for s in samples { for i in s.poolIndices where seen.insert(i).inserted { ids.append(i) } }
+            ids = Array(ids.prefix(n))
+            var rng = SeededGenerator(seed: d.seed).derived("reidentification-pool")
+            ids += pool.draw(n - ids.count, excluding: Set(ids), rng: &rng)
+            let x = try pool.load(ids, size: d.model.inputSize, channels: d.model.inputChannels, method: d.model.resizeMethod)
+            return try ReferencePool(images: x, ids: ids, model: model, state: state)
+        }
+    }
 
     /// Loads the model, weights and images of `parsed` and lays out the grid.
     public static func prepare(_ parsed: ParsedDefinition) throws -> AuditPlan {
@@ -216,5 +235,19 @@ public enum AuditJSON {
 
     public static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         try decoder().decode(type, from: Data(text.utf8))
+    }
+}
+
+/// Builds a value once, on first use, for every thread (the plan's reference pool).
+final class ReferenceCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: ReferencePool?
+
+    func get(_ make: () throws -> ReferencePool) throws -> ReferencePool {
+        lock.lock(); defer { lock.unlock() }
+        if let v = value { return v }
+        let v = try make()
+        value = v
+        return v
     }
 }

@@ -18,6 +18,8 @@ public struct ImageOutcome: Sendable {
     public let score: ReconstructionScore
     public let reconstructionPNG: Data
     public let originalPNG: Data
+    /// Re-identification rank and prior guess (nil for an attack that rebuilds no image).
+    public var evidence: ImageEvidence? = nil
 }
 
 /// Everything one trial produced, ready for the audit log.
@@ -36,11 +38,18 @@ public struct TrialOutcome: Sendable {
     public let iterations: Int
     public let finalLoss: Double
     public let seconds: Double
+    /// Whether the attack was still improving when its budget ran out (nil: it does not optimise, or did not apply).
+    public var convergence: Convergence? = nil
 
     /// The trial's statistics (`CellStatistics`: the one definition of every per-cell figure).
     public var statistics: CellStatistics {
         var c = CellStatistics()
-        for im in images { c.add(im.score, trueLabel: im.trueLabel, recoveredLabel: im.recoveredLabel) }
+        for im in images {
+            c.add(im.score, trueLabel: im.trueLabel, recoveredLabel: im.recoveredLabel)
+            if let e = im.evidence { c.evidence.add(e, ssim: im.score.ssim) }
+        }
+        // As `CellStatistics(scored:)`: a trial that rebuilt every image is not judged for convergence.
+        if !(images.allSatisfy(\.score.success) && !images.isEmpty) { c.evidence.add(convergence) }
         return c
     }
 
@@ -84,8 +93,10 @@ public enum TrialRunner {
         // attacker still sees only the mean of all clients' updates.
         let effect = round.effects[0]
         // The shared pipeline (Evaluation): attack what the attacker holds, then score against the originals.
+        let reference: ReferencePool
+        do { reference = try plan.referencePool() } catch { throw AuditError.input("re-identification pool: \(error)") }
         let job = AttackJob(problem: AttackPipeline.problem(round, model: served.model, state: served.state, bn: d.model.bn),
-                            seed: root.derived("attack").seed, originals: x, labels: labels)
+                            seed: root.derived("attack").seed, originals: x, labels: labels, reference: (reference, all))
         let outcome = try AttackPipeline.run(job, config: spec.attack.config, threshold: d.thresholds.successSSIM, progress: progress)
         let result = outcome.result
         var digests = sample.sha256
@@ -100,10 +111,11 @@ public enum TrialRunner {
             ImageOutcome(original: s.original, reconstruction: s.reconstruction, trueLabel: s.trueLabel,
                          recoveredLabel: s.recoveredLabel, score: s.score,
                          reconstructionPNG: try PNGBytes.encode(RGBImage(tensor: outcome.reconstruction(s.reconstruction))),
-                         originalPNG: try PNGBytes.encode(RGBImage(tensor: outcome.original(s.original)!)))
+                         originalPNG: try PNGBytes.encode(RGBImage(tensor: outcome.original(s.original)!)), evidence: s.evidence)
         }
         return TrialOutcome(spec: spec, seed: seed, imageNames: names, imageSHA256: digests, trueLabels: labels,
                             effect: effect, applicable: true, note: result.note, images: images,
-                            iterations: result.iterations, finalLoss: result.finalLoss, seconds: Date().timeIntervalSince(t0))
+                            iterations: result.iterations, finalLoss: result.finalLoss, seconds: Date().timeIntervalSince(t0),
+                            convergence: result.convergence)
     }
 }

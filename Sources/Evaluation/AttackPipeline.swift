@@ -12,9 +12,12 @@ public struct AttackJob: Sendable {
     /// [B, C, H, W] originals behind the update (nil: a captured update with no reference images).
     public let originals: Tensor?
     public let labels: [Int]?
+    /// The pool re-identification ranks against, and the identity of each original in it (scoring only).
+    public let reference: (pool: ReferencePool, ids: [Int])?
 
-    public init(problem: AttackProblem, seed: UInt64, originals: Tensor? = nil, labels: [Int]? = nil) {
-        self.problem = problem; self.seed = seed; self.originals = originals; self.labels = labels
+    public init(problem: AttackProblem, seed: UInt64, originals: Tensor? = nil, labels: [Int]? = nil,
+                reference: (pool: ReferencePool, ids: [Int])? = nil) {
+        self.problem = problem; self.seed = seed; self.originals = originals; self.labels = labels; self.reference = reference
     }
 }
 
@@ -96,8 +99,13 @@ public enum AttackPipeline {
             return AttackJobOutcome(result: result, scored: [], statistics: .timeOnly(images: job.problem.batchSize, seconds: result.seconds),
                                     originals: job.originals)
         }
-        let scored = Scoring.score(originals: x, labels: labels, result: result, threshold: threshold)
-        return AttackJobOutcome(result: result, scored: scored, statistics: CellStatistics(scored: scored, seconds: result.seconds), originals: x)
+        var scored = Scoring.score(originals: x, labels: labels, result: result, threshold: threshold)
+        // Re-identification and the prior guess, for attacks that rebuild images.
+        if let ref = job.reference, result.kind.method.reconstructsImages {
+            scored = ref.pool.evidence(scored, originals: x, reconstructions: result.images, originalIDs: ref.ids)
+        }
+        return AttackJobOutcome(result: result, scored: scored,
+                                statistics: CellStatistics(scored: scored, seconds: result.seconds, convergence: result.convergence), originals: x)
     }
 }
 

@@ -1,3 +1,4 @@
+import Attacks
 import Foundation
 import Metrics
 
@@ -25,23 +26,36 @@ public struct CellStatistics: Sendable, Equatable, Codable {
     /// Images attacked, applicable or not (for seconds per image).
     public private(set) var imagesAttacked = 0
     private var ssimSum = 0.0, mseSum = 0.0, psnrSum = 0.0
+    /// Re-identification, gain over a blind guess and convergence (`LeakageEvidence`).
+    public var evidence = LeakageEvidence()
 
     public init() {}
 
     /// The cell of one attacked update's scored images and the attack's seconds.
-    public init(scored: [ScoredSample], seconds: Double) {
-        for s in scored { add(s.score, trueLabel: s.trueLabel, recoveredLabel: s.recoveredLabel) }
+    public init(scored: [ScoredSample], seconds: Double, convergence: Convergence? = nil) {
+        for s in scored {
+            add(s.score, trueLabel: s.trueLabel, recoveredLabel: s.recoveredLabel)
+            if let e = s.evidence { evidence.add(e, ssim: s.score.ssim) }
+        }
+        // A trial that rebuilt every image cannot be riskier with a larger budget: its convergence is not judged.
+        if !(scored.allSatisfy(\.score.success) && !scored.isEmpty) { evidence.add(convergence) }
         self.seconds = seconds
         imagesAttacked = scored.count
     }
 
+    /// Attack success (images rebuilt) with its 95% Wilson interval.
+    public var asrProportion: Proportion { Proportion(successes, of: images) }
+    /// Labels recovered with its 95% Wilson interval.
+    public var labelProportion: Proportion { Proportion(labelsRecovered, of: images) }
+
     /// A trial as the audit log stores it: its counts and its means over `images` images. `applicable: false`
     /// contributes its time only.
     public init(images: Int, successes: Int, labelsRecovered: Int, infersLabels: Bool, meanSSIM: Double?, maxSSIM: Double?,
-                meanMSE: Double?, meanPSNR: Double?, seconds: Double, applicable: Bool) {
+                meanMSE: Double?, meanPSNR: Double?, seconds: Double, applicable: Bool, evidence: LeakageEvidence? = nil) {
         self.seconds = seconds
         imagesAttacked = images
         guard applicable else { return }
+        self.evidence = evidence ?? LeakageEvidence()
         self.images = images; self.successes = successes; self.labelsRecovered = labelsRecovered
         self.infersLabels = infersLabels; self.maxSSIM = maxSSIM
         let n = Double(images)
@@ -80,6 +94,7 @@ public struct CellStatistics: Sendable, Equatable, Codable {
         c.maxSSIM = [a.maxSSIM, b.maxSSIM].compactMap { $0 }.max()
         c.seconds += b.seconds; c.imagesAttacked += b.imagesAttacked
         c.ssimSum += b.ssimSum; c.mseSum += b.mseSum; c.psnrSum += b.psnrSum
+        c.evidence = a.evidence + b.evidence
         return c
     }
 
@@ -103,6 +118,8 @@ public struct CellStatistics: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case images, successes, labelsRecovered, infersLabels, maxSSIM, seconds, imagesAttacked
         case asr, meanSSIM, meanMSE, meanPSNR, labelLeakage, secondsPerImage
+        case evidence, attackSuccess, labels, reidentified, reidentifiedTop5, reidentifiedBySSIM, reidentifiedByFeatures
+        case meanPriorSSIM, meanRDLV, notConverged, poolSize
     }
 
     /// Coded as its counts and figures (the means, not the sums behind them).
@@ -115,6 +132,18 @@ public struct CellStatistics: Sendable, Equatable, Codable {
         try c.encodeIfPresent(asr, forKey: .asr); try c.encodeIfPresent(meanSSIM, forKey: .meanSSIM)
         try c.encodeIfPresent(meanMSE, forKey: .meanMSE); try c.encodeIfPresent(meanPSNR, forKey: .meanPSNR)
         try c.encodeIfPresent(labelLeakage, forKey: .labelLeakage); try c.encode(secondsPerImage, forKey: .secondsPerImage)
+        // The raw counters (read back by `init(from:)`), then the figures with their 95% intervals.
+        try c.encode(evidence, forKey: .evidence)
+        try c.encode(asrProportion, forKey: .attackSuccess); try c.encode(labelProportion, forKey: .labels)
+        let e = evidence
+        if e.images > 0 {
+            try c.encode(e.reidentified, forKey: .reidentified); try c.encode(e.reidentifiedTop5, forKey: .reidentifiedTop5)
+            try c.encode(e.rank1SSIMProportion, forKey: .reidentifiedBySSIM)
+            if e.featureImages > 0 { try c.encode(e.rank1FeaturesProportion, forKey: .reidentifiedByFeatures) }
+            try c.encode(e.poolSize, forKey: .poolSize)
+        }
+        try c.encodeIfPresent(e.meanPriorSSIM, forKey: .meanPriorSSIM); try c.encodeIfPresent(e.meanRDLV, forKey: .meanRDLV)
+        if e.judgedTrials > 0 { try c.encode(Proportion(e.notConverged, of: e.judgedTrials), forKey: .notConverged) }
     }
 
     public init(from decoder: Decoder) throws {
@@ -127,6 +156,7 @@ public struct CellStatistics: Sendable, Equatable, Codable {
         ssimSum = (try c.decodeIfPresent(Double.self, forKey: .meanSSIM) ?? 0) * n
         mseSum = (try c.decodeIfPresent(Double.self, forKey: .meanMSE) ?? 0) * n
         psnrSum = (try c.decodeIfPresent(Double.self, forKey: .meanPSNR) ?? 0) * n
+        evidence = try c.decodeIfPresent(LeakageEvidence.self, forKey: .evidence) ?? LeakageEvidence()
     }
 
     /// Two cells are equal when they describe the same reconstructions; the time they took is a measurement
@@ -134,6 +164,6 @@ public struct CellStatistics: Sendable, Equatable, Codable {
     public static func == (a: CellStatistics, b: CellStatistics) -> Bool {
         a.images == b.images && a.successes == b.successes && a.labelsRecovered == b.labelsRecovered
             && a.infersLabels == b.infersLabels && a.maxSSIM == b.maxSSIM && a.imagesAttacked == b.imagesAttacked
-            && a.ssimSum == b.ssimSum && a.mseSum == b.mseSum && a.psnrSum == b.psnrSum
+            && a.ssimSum == b.ssimSum && a.mseSum == b.mseSum && a.psnrSum == b.psnrSum && a.evidence == b.evidence
     }
 }

@@ -13,6 +13,14 @@ public struct ScoredSample: Codable, Sendable {
     public let trueLabel: Int
     public let recoveredLabel: Int?
     public let score: ReconstructionScore
+    /// Re-identification rank and prior guess (`ReferencePool.evidence`); nil when no pool was given or the
+    /// attack rebuilds no image.
+    public var evidence: ImageEvidence? = nil
+
+    public init(original: Int, reconstruction: Int, trueLabel: Int, recoveredLabel: Int?, score: ReconstructionScore, evidence: ImageEvidence? = nil) {
+        self.original = original; self.reconstruction = reconstruction; self.trueLabel = trueLabel
+        self.recoveredLabel = recoveredLabel; self.score = score; self.evidence = evidence
+    }
 }
 
 public enum Scoring {

@@ -160,6 +160,16 @@ extension Model {
     public func forward(_ x: Tensor, state: ModelState, bn: BNMode) -> Tensor {
         forward(x, params: state.parameters, buffers: state.buffers, bn: bn).logits
     }
+
+    /// The penultimate-layer features of each image of `x` (NCHW, pixel space), [B, D]: what the classifier's
+    /// last linear layer reads (the logits for a model that does not end in one). Eval-mode batch norm, no
+    /// gradient. The batch must be one `requireFits` accepted.
+    public func features(_ x: Tensor, state: ModelState) throws -> Tensor {
+        let plan = try graph.plan(batch: x.shape[0], bn: .eval)
+        return GradMode.withoutGrad {
+            plan.features(inputNormalization.map { $0.apply(x) } ?? x, params: state.parameters, buffers: state.buffers)
+        }
+    }
 }
 
 /// Per-channel input normalisation as torchvision's `transforms.Normalize` computes it: (x - mean) / std.

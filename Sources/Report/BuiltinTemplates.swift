@@ -16,6 +16,9 @@ Audit {{auditID}} · {{date}} · model {{model}} · medpfl {{toolVersion}}
 {{{verdict}}}
 
 - **Label leakage:** {{{labelLeakage}}}
+{{#hasReidentification}}
+- **Re-identification:** {{{reidentification}}}
+{{/hasReidentification}}
 - **Recommended setting:** {{{recommendation}}}
 - **Accuracy cost:** {{{accuracyCost}}}
 
@@ -43,18 +46,26 @@ Audit {{auditID}} · {{date}} · model {{model}} · medpfl {{toolVersion}}
 
 ## Results per defence setting and attack
 
-ASR is the share of images rebuilt recognisably (SSIM at least {{threshold}}). Label leakage is the share of images whose class the attack recovered. "—" means not applicable.
+ASR is the share of images rebuilt recognisably (SSIM at least {{threshold}}), with the count and its 95% Wilson interval. Labels (label leakage) is the share of images whose class the attack recovered. Re-identified counts the reconstructions whose true image ranks first among the site's images (by SSIM or by the model's penultimate-layer features), with its 95% interval. Mean MSE and the attack time per image are in the JSON (`medpfl show --json`). RDLV is the gain in SSIM over a blind guess (the images' mean), relative to that guess (not defined, "—", where the guess scores below 0.05). "—" otherwise means not applicable.
 {{#results}}
 
 ### {{label}}{{#role}} ({{role}}){{/role}}
 
 {{facts}}
 
-| Attack | ASR | Mean SSIM | Max SSIM | Mean MSE | Mean PSNR | Label leakage | Time per image | Risk |
+| Attack | ASR | Mean SSIM | Max SSIM | Mean PSNR | Labels | Re-identified | RDLV | Risk |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 {{#lines}}
-| {{attack}} | {{asr}} | {{meanSSIM}} | {{maxSSIM}} | {{mse}} | {{psnr}} | {{leakage}} | {{seconds}} | **{{band}}** |
+| {{attack}} | {{asr}} | {{meanSSIM}} | {{maxSSIM}} | {{psnr}} | {{leakage}} | {{reid}} | {{rdlv}} | **{{band}}** |
 {{/lines}}
+{{#hasUnconverged}}
+
+Not converged:
+
+{{#unconverged}}
+- {{.}}
+{{/unconverged}}
+{{/hasUnconverged}}
 {{#hasPerUpdate}}
 
 Per intercepted update (in sample order):

@@ -7,6 +7,8 @@ import Foundation
 struct ExecutiveSummary {
     let verdict: String
     let labelLeakage: String
+    /// *Markdown*: re-identification at the declared setting ("" when not measured).
+    let reidentification: String
     let recommendation: String
     let accuracyCost: String
     let filing: String
@@ -34,11 +36,16 @@ struct ExecutiveSummary {
                     : "With the strongest attack, \(md(a.name)), someone who intercepts a single model update sent at "
                 v += "the declared setting, \(md(declared.label)), rebuilds **\(ReportNumbers.count(w.asr, of: w.images)) "
                 v += "images** recognisably (SSIM at least \(threshold); mean SSIM \(ReportNumbers.ssim(w.meanSSIM)), "
-                v += "best image \(ReportNumbers.ssim(w.maxSSIM)))."
+                v += "best image \(ReportNumbers.ssim(w.maxSSIM))"
+                if let i = w.asrInterval, i.count == 2 { v += "; attack success 95% CI \(ReportNumbers.interval(i[0], i[1]))" }
+                v += ")."
             } else {
                 v += "At the declared setting, \(md(declared.label)), no attack rebuilt any of the \(w.images) images "
                 v += "recognisably (SSIM at least \(threshold)); the closest, \(md(a.name)), reached a mean SSIM of "
                 v += "\(ReportNumbers.ssim(w.meanSSIM)) (best image \(ReportNumbers.ssim(w.maxSSIM)))."
+                if let i = w.asrInterval, i.count == 2 {
+                    v += " From \(w.images) images this is compatible with a true success rate of up to \(ReportNumbers.percent(i[1])) (95% interval)."
+                }
             }
         } else {
             v += "No attack was run at the declared setting, \(md(declared.label))."
@@ -48,7 +55,29 @@ struct ExecutiveSummary {
         if let def = data.bands.first(where: { $0.level == declared.band }) {
             v += " \(def.level.title) risk means: \(md(def.criterion))."
         }
+        // Trials stopped by their budget while still improving: the band may under-state the risk (said only
+        // where it could: below HIGH).
+        let unconverged = rows.compactMap(\.evidence).reduce((0, 0)) { ($0.0 + $1.notConverged, $0.1 + $1.judgedTrials) }
+        if unconverged.0 > 0 && declared.band != .high {
+            v += " **Caution:** \(unconverged.0) of the \(unconverged.1) optimisation trials at this setting stopped while their loss was still "
+            v += "falling (by more than 10% over their last 10% of iterations): with a larger iteration budget the risk may be higher than rated."
+        }
         verdict = v
+
+        // Re-identification: the attack whose reconstructions single out the most patients.
+        let measured = rows.filter { ($0.evidence?.scored ?? 0) > 0 }
+        if let top = measured.max(by: { a, b in
+            let (x, y) = (a.evidence!, b.evidence!)
+            return Double(x.reidentified) / Double(x.scored) < Double(y.reidentified) / Double(y.scored)
+        }), let e = top.evidence, let a = data.attack(top.attack) {
+            var s = "\(md(a.name))'s reconstructions single out their patient (the true image ranks first among \(e.pool) of the site's images, "
+            s += "by SSIM or by the model's features) for **\(e.reidentified) of \(e.scored) images**"
+            if e.interval.count == 2 { s += " (95% CI \(ReportNumbers.interval(e.interval[0], e.interval[1])))" }
+            s += "; in the top 5 for \(e.top5). A reconstruction that is not pixel-perfect can still re-identify a patient."
+            reidentification = s
+        } else {
+            reidentification = ""
+        }
 
         // Label leakage.
         let leaks = rows.filter { $0.labelLeakage != nil }

@@ -166,6 +166,15 @@ enum AuditAdapter {
                     maxSSIM: a.maxSSIM, meanMSE: stats.meanMSE ?? 0, meanPSNR: stats.meanPSNR,
                     labelLeakage: stats.infersLabels ? a.labelLeakage : nil,
                     secondsPerImage: stats.secondsPerImage, band: a.band.map(level), note: a.note)
+                row.asrInterval = a.successes.interval.map { [$0.lowerBound, $0.upperBound] }
+                let e = stats.evidence
+                if e.images > 0 || e.judgedTrials > 0 {
+                    let i = e.reidentified.interval
+                    row.evidence = ReportData.Row.Evidence(reidentified: e.rank1Either, top5: e.top5Either, scored: e.images, pool: e.poolSize,
+                                                           interval: i.map { [$0.lowerBound, $0.upperBound] } ?? [],
+                                                           priorSSIM: e.meanPriorSSIM, rdlv: e.meanRDLV,
+                                                           judgedTrials: e.judgedTrials, notConverged: e.notConverged)
+                }
                 // Per intercepted update, when updates hold several images (a batch, or secure aggregation's sum).
                 let used = cell.filter(\.applicable).sorted { $0.sampleIndex < $1.sampleIndex }
                 if used.contains(where: { $0.images > 1 }) {
@@ -203,7 +212,8 @@ enum AuditAdapter {
         return [
             .init(level: .low, criterion: "no image was rebuilt, the best SSIM stayed below \(ReportNumbers.ssim(t.mediumSSIM)) and \(labels)"),
             .init(level: .medium, criterion: "the best SSIM reached \(ReportNumbers.ssim(t.mediumSSIM)), or \(labelsOver)"),
-            .init(level: .high, criterion: "at least one image was rebuilt (SSIM \(ReportNumbers.ssim(t.successSSIM)) or more), or the best SSIM reached \(ReportNumbers.ssim(t.highSSIM))"),
+            .init(level: .high, criterion: "at least one image was rebuilt (SSIM \(ReportNumbers.ssim(t.successSSIM)) or more), the best SSIM reached \(ReportNumbers.ssim(t.highSSIM)), "
+                  + "or at least \(g(t.reidentificationRate * 100))% of the reconstructions re-identified their patient (the true image ranked first among the pool)"),
         ]
     }
 

@@ -214,6 +214,33 @@ extension ReportData {
         /// Each intercepted update of the cell (one per sample, in sample order) with more than one image
         /// behind it; nil when every update held one image (the row says it all) or in older data.
         public var updates: [Update]? = nil
+        /// Re-identification, gain over a blind guess and convergence; nil where not measured (attacks that
+        /// rebuild no image, older data).
+        public var evidence: Evidence? = nil
+        /// The 95% Wilson interval of `asr` ([lower, upper]); nil in older data.
+        public var asrInterval: [Double]? = nil
+
+        /// What a cell's reconstructions reveal beyond SSIM.
+        public struct Evidence: Codable, Sendable, Equatable {
+            /// Reconstructions whose true image ranked first (in the top 5) among `pool` images, by SSIM or the
+            /// model's features, out of `scored`; the 95% Wilson interval of the rank-1 rate.
+            public var reidentified: Int
+            public var top5: Int
+            public var scored: Int
+            public var pool: Int
+            public var interval: [Double]
+            /// Mean SSIM of the prior guess (the pool's mean image) and mean RDLV (nil where not defined).
+            public var priorSSIM: Double?
+            public var rdlv: Double?
+            /// Attack trials judged for convergence, and those stopped while the loss still fell.
+            public var judgedTrials: Int
+            public var notConverged: Int
+            public init(reidentified: Int, top5: Int, scored: Int, pool: Int, interval: [Double], priorSSIM: Double?, rdlv: Double?,
+                        judgedTrials: Int, notConverged: Int) {
+                self.reidentified = reidentified; self.top5 = top5; self.scored = scored; self.pool = pool; self.interval = interval
+                self.priorSSIM = priorSSIM; self.rdlv = rdlv; self.judgedTrials = judgedTrials; self.notConverged = notConverged
+            }
+        }
 
         /// One intercepted update: its images, how many were rebuilt, its labels recovered, its mean and best SSIM.
         public struct Update: Codable, Sendable, Equatable {

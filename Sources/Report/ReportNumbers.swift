@@ -14,6 +14,11 @@ public enum ReportNumbers {
     }
 
     /// "4 of 6" for a share of a count.
+    /// A 95% interval of a rate, "21–94%".
+    public static func interval(_ lower: Double, _ upper: Double) -> String {
+        String(format: "%.0f–%.0f%%", lower * 100, upper * 100)
+    }
+
     public static func count(_ share: Double, of total: Int) -> String {
         "\(Int((share * Double(total)).rounded())) of \(total)"
     }

@@ -14,6 +14,8 @@ struct ReportView {
     struct ResultLine {
         let attack: String, asr: String, meanSSIM: String, maxSSIM: String, mse: String, psnr: String
         let leakage: String, seconds: String, band: String
+        /// Re-identified at rank 1 ("2 of 6 (33%)", "—" where not measured), RDLV ("+1.20", "—").
+        let reid: String, rdlv: String
     }
     struct ResultSection {
         let label: String, role: String?, facts: String
@@ -21,6 +23,9 @@ struct ReportView {
         let perUpdate: [String]
         let hasPerUpdate: Bool
         let lines: [ResultLine]
+        /// One sentence per attack with trials stopped while the loss still fell.
+        let unconverged: [String]
+        let hasUnconverged: Bool
     }
     struct StripLine { let label: String, detail: String, path: String, alt: String }
     struct GridSection { let attack: String, configuration: String, strips: [StripLine] }
@@ -33,6 +38,8 @@ struct ReportView {
     let declaredLabel: String, declaredBand: String, declaredBandUpper: String
     /// Markdown.
     let verdict: String, labelLeakage: String, recommendation: String, accuracyCost: String, filing: String
+    /// Markdown; absent ("") when not measured.
+    let reidentification: String, hasReidentification: Bool
     /// One row per threat model in scope; `hasThreats` false for data without threat models.
     let threats: [ExecutiveSummary.ThreatLine]
     let hasThreats: Bool
@@ -79,6 +86,8 @@ struct ReportView {
         let summary = ExecutiveSummary(data)
         verdict = summary.verdict
         labelLeakage = summary.labelLeakage
+        reidentification = summary.reidentification
+        hasReidentification = !summary.reidentification.isEmpty
         recommendation = summary.recommendation
         accuracyCost = summary.accuracyCost
         filing = summary.filing
@@ -132,19 +141,31 @@ struct ReportView {
             facts += " · overall risk \(ReportData.RiskLevel.title(s.band))"
             if !s.leastProtected.isEmpty { facts += " · least protected tensors: " + s.leastProtected.joined(separator: ", ") }
             let perUpdate = rows.compactMap { r in Self.perUpdate(r, name: data.attack(r.attack)!.name) }
+            let unconverged = rows.compactMap { r -> String? in
+                guard r.applied, let e = r.evidence, e.notConverged > 0 else { return nil }
+                return "\(data.attack(r.attack)!.name): \(e.notConverged) of \(e.judgedTrials) trials stopped while the loss was still falling "
+                    + "(by more than 10% over the last 10% of the iterations): the risk may be higher with a larger budget."
+            }
             return ResultSection(label: s.label, role: role(s.id), facts: facts, perUpdate: perUpdate, hasPerUpdate: !perUpdate.isEmpty, lines: rows.map { r in
                 guard r.applied else {
                     return ResultLine(attack: data.attack(r.attack)!.name, asr: "—", meanSSIM: "—", maxSSIM: "—", mse: "—",
                                       psnr: "—", leakage: "—", seconds: "—",
-                                      band: Self.notApplicable(r.note))
+                                      band: Self.notApplicable(r.note), reid: "—", rdlv: "—")
                 }
-                return ResultLine(attack: data.attack(r.attack)!.name,
-                           asr: "\(ReportNumbers.percent(r.asr)) (\(ReportNumbers.count(r.asr, of: r.images)))",
+                var asr = "\(ReportNumbers.percent(r.asr)) (\(ReportNumbers.count(r.asr, of: r.images)))"
+                if let i = r.asrInterval, i.count == 2 { asr = "\(ReportNumbers.percent(r.asr)) (\(ReportNumbers.count(r.asr, of: r.images)), \(ReportNumbers.interval(i[0], i[1])))" }
+                var reid = "—"
+                if let e = r.evidence, e.scored > 0 {
+                    reid = "\(e.reidentified) of \(e.scored)"
+                    if e.interval.count == 2 { reid += " (\(ReportNumbers.interval(e.interval[0], e.interval[1])))" }
+                }
+                return ResultLine(attack: data.attack(r.attack)!.name, asr: asr,
                            meanSSIM: ReportNumbers.ssim(r.meanSSIM), maxSSIM: ReportNumbers.ssim(r.maxSSIM),
                            mse: ReportNumbers.mse(r.meanMSE), psnr: ReportNumbers.decibels(r.meanPSNR),
                            leakage: r.labelLeakage.map(ReportNumbers.percent) ?? "—",
-                           seconds: ReportNumbers.seconds(r.secondsPerImage), band: ReportData.RiskLevel.title(r.band))
-            })
+                           seconds: ReportNumbers.seconds(r.secondsPerImage), band: ReportData.RiskLevel.title(r.band),
+                           reid: reid, rdlv: r.evidence?.rdlv.map { String(format: "%+.2f", $0) } ?? "—")
+            }, unconverged: unconverged, hasUnconverged: !unconverged.isEmpty)
         }
 
         self.redacted = redacted

@@ -66,10 +66,15 @@ struct AttackCommand: ParsableCommand {
         let image: String, trueLabel: Int, recoveredLabel: Int?
         let mse: Double, psnr: Double, ssim: Double, success: Bool
         let iterations: Int, finalLoss: Double, seconds: Double
+        /// Re-identification rank and prior guess (`ImageEvidence`), and whether the attack was still improving.
+        var evidence: ImageEvidence? = nil
+        var convergence: Convergence? = nil
     }
     struct Aggregate: Encodable {
         let attack: String, model: String, images: Int, asr: Double, meanSSIM: Double, meanMSE: Double, meanPSNR: Double
         let labelAccuracy: Double, secondsPerImage: Double, wallSeconds: Double
+        /// Every figure with its 95% interval, re-identification, RDLV and convergence (`CellStatistics`).
+        var statistics: CellStatistics? = nil
     }
     struct Output: Encodable {
         let samples: [SampleJSON]; let aggregate: Aggregate; let config: AttackConfig; let note: String?; let defence: DefenceReport?
@@ -178,10 +183,13 @@ struct AttackCommand: ParsableCommand {
                 try AttackPipeline.updates(images: x, labels: labels, batch: batch, kind: kind, model: served.model, state: served.state,
                                            bn: model.bn, defence: spec, seed: model.seed)
             }
+            // Re-identification ranks each reconstruction among every image given (at least two are needed).
+            let reference = x.shape[0] >= 2 ? try input { try ReferencePool(images: x, ids: Array(0..<x.shape[0]), model: m, state: loaded.state) } : nil
             for (k, (range, round)) in made.enumerated() {
                 rounds.append(round); ranges.append(range)
                 jobs.append(AttackJob(problem: AttackPipeline.problem(round, model: served.model, state: served.state, bn: model.bn), seed: attackSeed(k),
-                                      originals: x.narrowed([range, 0..<3, 0..<size, 0..<size]), labels: Array(labels[range])))
+                                      originals: x.narrowed([range, 0..<3, 0..<size, 0..<size]), labels: Array(labels[range]),
+                                      reference: reference.map { ($0, Array(range)) }))
             }
         }
 
@@ -216,7 +224,8 @@ struct AttackCommand: ParsableCommand {
                     let idx = range.lowerBound + s.original
                     rows.append(SampleJSON(image: paths[idx], trueLabel: s.trueLabel, recoveredLabel: s.recoveredLabel,
                                            mse: s.score.mse, psnr: s.score.psnr, ssim: s.score.ssim, success: s.score.success,
-                                           iterations: r.iterations, finalLoss: r.finalLoss, seconds: r.seconds / Double(b)))
+                                           iterations: r.iterations, finalLoss: r.finalLoss, seconds: r.seconds / Double(b),
+                                           evidence: s.evidence, convergence: r.convergence))
                     recon.append((idx, RGBImage(tensor: o.reconstruction(s.reconstruction)), o.original(s.original).map { RGBImage(tensor: $0) }))
                 }
             } else {
@@ -234,7 +243,7 @@ struct AttackCommand: ParsableCommand {
         let agg = Aggregate(attack: config.kind.rawValue, model: m.name, images: rows.count,
                             asr: stats.asr ?? .nan, meanSSIM: stats.meanSSIM ?? .nan, meanMSE: stats.meanMSE ?? .nan,
                             meanPSNR: stats.meanPSNR ?? .nan, labelAccuracy: stats.labelLeakage ?? .nan,
-                            secondsPerImage: stats.secondsPerImage, wallSeconds: wall)
+                            secondsPerImage: stats.secondsPerImage, wallSeconds: wall, statistics: stats)
         let report = rounds.isEmpty ? nil : DefenceReport(spec: spec, kind: kind, rounds: rounds)
         if json { try printJSON(Output(samples: rows, aggregate: agg, config: config, note: note, defence: report)) }
         else {

@@ -16,12 +16,17 @@ final class OldLogTests: XCTestCase {
         return path
     }
 
+    /// A verdict line without the ", 95% CI a–b%" of its success rate (0.1.0 printed none).
+    static func withoutIntervals(_ line: String) -> String {
+        line.replacingOccurrences(of: #", 95% CI [0-9]+–[0-9]+%"#, with: "", options: .regularExpression)
+    }
+
     func testTheOldLogReadsUnchangedAndAssessesTheSame() throws {
         let path = try copyOfOldLog()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let store = try AuditStore(readingAt: path)
         XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable"])
-        XCTAssertEqual(try store.pendingMigrations(), ["v3-stored-assessments", "v4-audit-digests"])
+        XCTAssertEqual(try store.pendingMigrations(), ["v3-stored-assessments", "v4-audit-digests", "v5-verdict-evidence"])
         let v = try store.verify(audit: 1)
         XCTAssertEqual(v.outcome, .noDigest, "0.1.0 wrote no digest: reported, not failed")
         XCTAssertEqual(v.problem, "audit 1 was finished by medpfl 0.1.0, before audit digests: it cannot be verified")
@@ -38,7 +43,9 @@ final class OldLogTests: XCTestCase {
         XCTAssertEqual(r.settings.map(\.defence), settings.map { $0["defence"] as! String })
         for (s, o) in zip(r.settings, settings) {
             XCTAssertEqual(s.band?.rawValue, o["band"] as? String, s.defence)
-            XCTAssertEqual(s.verdict, o["verdict"] as! [String], s.defence)
+            // 0.1.0's verdict, word for word, but for the 95% interval each attack's success rate now carries.
+            XCTAssertTrue(s.verdict.filter { $0.contains(" rebuilt ") }.allSatisfy { $0.contains(", 95% CI ") }, "\(s.verdict)")
+            XCTAssertEqual(s.verdict.map(Self.withoutIntervals), o["verdict"] as! [String], s.defence)
             for (x, y) in zip(s.attacks, o["attacks"] as! [[String: Any]]) {
                 XCTAssertEqual(x.asr, y["asr"] as! Double, "\(s.defence) \(x.attack)")
                 XCTAssertEqual(x.meanSSIM, y["meanSSIM"] as! Double, accuracy: 1e-12, "\(s.defence) \(x.attack)")

@@ -21,6 +21,30 @@ final class RiskAssessmentTests: XCTestCase {
         XCTAssertTrue(RiskBand.low < RiskBand.medium && RiskBand.medium < RiskBand.high)
     }
 
+    /// Re-identification makes a setting HIGH at the threshold even with every SSIM far below the SSIM thresholds,
+    /// and has its own verdict line with its 95% interval; trials stopped while still improving are flagged.
+    func testReidentificationIsHighBelowTheSSIMThresholds() {
+        var e = LeakageEvidence()
+        for rank in [1, 1, 1, 7, 30, 2] { e.add(ImageEvidence(rankSSIM: rank, rankFeatures: rank == 30 ? 1 : 40, pool: 180, priorSSIM: 0.2), ssim: 0.3) }
+        var c = LeakageEvidence()
+        c.add(Convergence(lateDrop: 0.4, iterations: 100)); c.add(Convergence(lateDrop: 0.01, iterations: 100))
+        var trial = TrialSummary(defence: "none", attack: "cpl", images: 6, successes: 0, labelsRecovered: 0, meanSSIM: 0.3, maxSSIM: 0.35)
+        trial.evidence = e + c
+        let r = RiskAssessment.attackRisk("cpl", [trial], thresholds: t)
+        XCTAssertEqual(r.reidentified?.count, 4, "three by SSIM, one more by features")
+        XCTAssertEqual(r.band, .high, "4 of 6 re-identified reaches the default threshold of 50%")
+        XCTAssertEqual(r.evidence.meanRDLV!, 0.5, accuracy: 1e-12, "(0.3 - 0.2) / 0.2")
+        var strict = t
+        strict.reidentification = 0.7
+        XCTAssertEqual(RiskAssessment.attackRisk("cpl", [trial], thresholds: strict).band, .low, "below a 70% threshold, and SSIM 0.35 is LOW")
+        let s = SettingRisk(defence: "none", label: "no defence", band: r.band, attacks: [r], snr: .infinity, epsilon: nil, accuracy: nil,
+                            accuracyDrop: nil, withinBudget: nil, labelLeakage: 0, verdict: [])
+        let lines = RiskAssessment.verdict(s, thresholds: t)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("Re-identification") && $0.contains("cpl 4 of 6 (67%, 95% CI 30–90%; top 5: 5 of 6)") && $0.contains("HIGH") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("Not converged: 1 of 2 cpl trials") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.contains("attack success 0%, 95% CI 0–39%") }, "\(lines)")
+    }
+
     func testAttackAggregatesOverSamplesAndSkipsInapplicableTrials() {
         let trials = [
             TrialSummary(defence: "none", attack: "cpl", images: 2, successes: 1, labelsRecovered: 2, meanSSIM: 0.6, maxSSIM: 0.95),

@@ -186,7 +186,10 @@ final class CLITests: XCTestCase {
                                  "- Against an honest-but-curious server, or an eavesdropper on the update (analytic, idlg): HIGH at the declared setting (none). None of the tested settings stops it (none is LOW).",
                                  "- Against a malicious server that modifies the model it sends: not assessed (the audit ran no attack of this threat model; add the imprint attack).",
                                  ""], at: rec)
-        XCTAssertEqual(r.out.components(separatedBy: "\n"), want)
+        // The same text but for the 95% interval each attack's success rate now carries (0.1.0 printed none).
+        let lines = r.out.components(separatedBy: "\n")
+        XCTAssertTrue(lines.contains { $0.contains("(attack success 0%, 95% CI 0–66%)") }, r.out)
+        XCTAssertEqual(lines.map { $0.replacingOccurrences(of: #", 95% CI [0-9]+–[0-9]+%"#, with: "", options: .regularExpression) }, want)
         XCTAssertEqual(try run(["history", "--db", db]).code, 0)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), bytes, "read commands change nothing")
         let dry = try run(["migrate", "--db", db, "--dry-run"])

@@ -121,7 +121,7 @@ final class ReportFromAuditTests: XCTestCase {
         let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
         XCTAssertTrue(md.hasPrefix("# Gradient-leakage risk report: Ward \\<7\\> \\& Co\n"))
         XCTAssertTrue(md.contains("## Comparison with the previous audit"))
-        XCTAssertTrue(md.contains("| Analytic recovery (Phong et al. 2018) | 100% (2 of 2) |"), md)
+        XCTAssertTrue(md.contains("| Analytic recovery (Phong et al. 2018) | 100% (2 of 2, 34–100%) |"), md)
         XCTAssertTrue(md.contains("**By threat model**"), md)
         XCTAssertTrue(md.contains("| A malicious server that modifies the model it sends | none run | **Not assessed** | — | — |"), md)
         XCTAssertTrue(md.contains("against a malicious server that modifies the model it sends, not assessed"), md)

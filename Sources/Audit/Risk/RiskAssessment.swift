@@ -1,12 +1,15 @@
 import Attacks
 import Evaluation
 import Federated
+import Metrics
 import Foundation
 
 /// Turns trial results into risk bands and a recommendation. Pure functions.
 ///
 /// Band of one attack against one setting (thresholds from the audit file, defaults in brackets):
 /// - HIGH if any image was rebuilt (SSIM >= `success_ssim` [0.9]) or the best SSIM >= `high_ssim` [0.9];
+/// - HIGH also if the fraction of reconstructions that single out their patient (rank 1 among the
+///   re-identification pool, by SSIM or by the model's features) reaches `reidentification` [0.5];
 /// - MEDIUM if the best SSIM >= `medium_ssim` [0.5] or the fraction of labels recovered > `label_leakage` [0];
 /// - LOW otherwise.
 /// A setting's band is the worst over its attacks. The recommended setting is the one with the smallest
@@ -16,8 +19,10 @@ import Foundation
 /// risk is then the highest of those bands (`RiskReport.overallRisk`), the same value.
 public enum RiskAssessment {
     /// The band of one attack's results.
-    public static func band(successes: Int, maxSSIM: Double, labelLeakage: Double, thresholds t: RiskThresholds) -> RiskBand {
+    public static func band(successes: Int, maxSSIM: Double, labelLeakage: Double, reidentification: Double? = nil,
+                            thresholds t: RiskThresholds) -> RiskBand {
         if successes > 0 || maxSSIM >= t.highSSIM { return .high }
+        if let r = reidentification, r >= t.reidentificationRate { return .high }
         if maxSSIM >= t.mediumSSIM || labelLeakage > t.labelLeakage { return .medium }
         return .low
     }
@@ -32,7 +37,9 @@ public enum RiskAssessment {
         let leak = stats.labelLeakage ?? 0
         return AttackRisk(attack: attack, trials: trials.count, applicableTrials: used.count, images: images,
                           asr: stats.asr ?? 0, meanSSIM: stats.meanSSIM ?? 0, maxSSIM: maxSSIM, labelLeakage: leak,
-                          band: used.isEmpty ? nil : band(successes: successes, maxSSIM: maxSSIM, labelLeakage: leak, thresholds: thresholds),
+                          band: used.isEmpty ? nil : band(successes: successes, maxSSIM: maxSSIM, labelLeakage: leak,
+                                                          reidentification: stats.evidence.images > 0 ? stats.evidence.reidentified.estimate : nil,
+                                                          thresholds: thresholds),
                           note: used.isEmpty ? trials.compactMap(\.note).first : nil, statistics: stats)
     }
 
@@ -155,6 +162,21 @@ public enum RiskAssessment {
             let worst = leaks.map(\.labelLeakage).max() ?? 0
             lines.append("Label leakage: " + (worst == 0 ? "no attack recovered any true label." : "the attacker learns which class an image belongs to (\(parts) of labels recovered)."))
         }
+        let reid = leaks.filter { $0.reidentified != nil }
+        if !reid.isEmpty {
+            let parts = reid.map(reidentificationText).joined(separator: "; ")
+            let reached = reid.contains { ($0.reidentified?.estimate ?? 0) >= t.reidentificationRate }
+            let pool = reid.map(\.evidence.poolSize).max() ?? 0
+            lines.append("Re-identification (reconstructions whose patient's image ranks first among \(pool) of the site's images, by SSIM or by "
+                         + "the model's features): \(parts)" + (reached ? "; at or above the threshold of \(percent(t.reidentificationRate)): HIGH." : "."))
+        }
+        let gains = leaks.compactMap { a in a.evidence.meanRDLV.map { "\(a.attack) \(String(format: "%+.2f", $0))" } }
+        if !gains.isEmpty {
+            lines.append("Gain over a blind guess (RDLV, SSIM relative to the pool's mean image): " + gains.joined(separator: ", ") + ".")
+        }
+        for a in leaks where a.evidence.notConverged > 0 {
+            lines.append(notConvergedText(a))
+        }
         if let drop = s.accuracyDrop, let acc = s.accuracy {
             lines.append("Accuracy cost: \(costText(drop, accuracy: acc))" + (s.withinBudget == false ? ", over the site's budget." : "."))
         } else {
@@ -164,10 +186,30 @@ public enum RiskAssessment {
         return lines
     }
 
-    /// e.g. "cpl rebuilt 5 of 6 images (attack success 83%), mean SSIM 0.91, best SSIM 0.99".
+    /// e.g. "cpl rebuilt 5 of 6 images (attack success 83%, 95% CI 44–97%), mean SSIM 0.91, best SSIM 0.99".
     public static func attackSentence(_ a: AttackRisk) -> String {
-        "\(a.attack) rebuilt \(Int((a.asr * Double(a.images)).rounded())) of \(a.images) images (attack success \(percent(a.asr))), "
+        "\(a.attack) rebuilt \(Int((a.asr * Double(a.images)).rounded())) of \(a.images) images (attack success \(percent(a.asr))\(ci(a.successes))), "
             + "mean SSIM \(fmt(a.meanSSIM)), best SSIM \(fmt(a.maxSSIM))"
+    }
+
+    /// ", 95% CI 0–39%" (empty for an empty sample).
+    static func ci(_ p: Proportion) -> String {
+        guard let i = p.interval else { return "" }
+        return ", 95% CI \(String(format: "%.0f", i.lowerBound * 100))–\(percent(i.upperBound))"
+    }
+
+    /// e.g. "gradinv 2 of 6 (33%, 95% CI 10–70%; top 5: 4 of 6)".
+    public static func reidentificationText(_ a: AttackRisk) -> String {
+        let e = a.evidence, r = e.reidentified
+        return "\(a.attack) \(r.count) of \(r.total) (\(percent(r.estimate ?? 0))\(ci(r)); top 5: \(e.reidentifiedTop5.count) of \(e.reidentifiedTop5.total))"
+    }
+
+    /// The flag on trials stopped by their budget while the loss was still falling.
+    public static func notConvergedText(_ a: AttackRisk) -> String {
+        let e = a.evidence
+        return "Not converged: \(e.notConverged) of \(e.judgedTrials) \(a.attack) trial\(e.judgedTrials == 1 ? "" : "s") stopped while the loss was still "
+            + "falling (by more than \(percent(Convergence.maximumLateDrop)) over the last \(percent(Convergence.window)) of the iterations): "
+            + "risk may be higher with a larger budget."
     }
 
     static func fmt(_ x: Double) -> String { String(format: "%.2f", x) }

@@ -1,3 +1,4 @@
+import Metrics
 import Evaluation
 import Foundation
 
@@ -33,11 +34,14 @@ public struct TrialSummary: Sendable, Equatable {
     public var seconds: Double = 0
     /// Whether the attack recovered any label (iDLG's rule does; an attack may recover none).
     public var infersLabels: Bool = true
+    /// Re-identification, prior-guess and convergence counters (nil for trials logged before they were measured).
+    public var evidence: LeakageEvidence? = nil
 
     /// The trial as a cell of one (`CellStatistics`).
     public var statistics: CellStatistics {
         CellStatistics(images: images, successes: successes, labelsRecovered: labelsRecovered, infersLabels: infersLabels,
-                       meanSSIM: meanSSIM, maxSSIM: maxSSIM, meanMSE: meanMSE, meanPSNR: meanPSNR, seconds: seconds, applicable: applicable)
+                       meanSSIM: meanSSIM, maxSSIM: maxSSIM, meanMSE: meanMSE, meanPSNR: meanPSNR, seconds: seconds, applicable: applicable,
+                       evidence: evidence)
     }
 
     public init(defence: String, attack: String, applicable: Bool = true, note: String? = nil, images: Int, successes: Int,
@@ -53,6 +57,7 @@ public struct TrialSummary: Sendable, Equatable {
                   snr: t.effect.snr, epsilon: t.effect.epsilon)
         meanMSE = t.mse; meanPSNR = t.psnr; seconds = t.seconds
         infersLabels = t.recoveredLabels.contains { $0 != nil }
+        evidence = t.leakageEvidence
     }
 }
 
@@ -74,6 +79,15 @@ public struct AttackRisk: Codable, Sendable, Equatable {
     public var note: String?
     /// Every per-cell figure, defined once (`CellStatistics`); the fields above are read from it.
     public var statistics: CellStatistics? = nil
+
+    /// The counters behind re-identification, RDLV and convergence (empty when not measured).
+    public var evidence: LeakageEvidence { statistics?.evidence ?? LeakageEvidence() }
+    /// Reconstructions that single out their patient (rank 1 by the better matcher), with the 95% interval;
+    /// nil when not measured (an attack that rebuilds no image, or a log from before).
+    public var reidentified: Proportion? { evidence.images > 0 ? evidence.reidentified : nil }
+    /// Attack success and label leakage as counts with 95% intervals.
+    public var successes: Proportion { statistics?.asrProportion ?? Proportion(Int((asr * Double(images)).rounded()), of: images) }
+    public var labels: Proportion { statistics?.labelProportion ?? Proportion(Int((labelLeakage * Double(images)).rounded()), of: images) }
 }
 
 /// The verdict on one defence setting.
@@ -95,6 +109,10 @@ public struct SettingRisk: Codable, Sendable, Equatable {
     public var withinBudget: Bool?
     /// Highest label leakage over the attacks.
     public var labelLeakage: Double
+    /// Highest re-identification rate over the attacks (nil when none was measured).
+    public var reidentification: Double? {
+        attacks.filter { $0.band != nil }.compactMap { $0.reidentified?.estimate }.max()
+    }
     /// Plain-language lines: the band, each attack, label leakage, accuracy cost.
     public var verdict: [String]
 }

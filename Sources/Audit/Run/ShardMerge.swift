@@ -135,7 +135,9 @@ public enum ShardMerge {
     /// nothing in a shard, and values are copied exactly as stored.
     static func copy(from path: String, audit source: Int64, into out: AuditStore, audit target: Int64) throws -> (Int, Int) {
         let shard = try AuditStore(readingAt: path)
-        let tcols = AuditStore.trialColumns, rcols = AuditStore.reconstructionColumns
+        // A shard written by an older medpfl lacks the columns added since: they are copied as NULL.
+        let (shardT, shardR) = try shard.read { db in (Set(try db.columns(in: "trials").map(\.name)), Set(try db.columns(in: "reconstructions").map(\.name))) }
+        let tcols = AuditStore.trialColumns.filter(shardT.contains), rcols = AuditStore.reconstructionColumns.filter(shardR.contains)
         let ucols = ["defence", "accuracy", "baseline_accuracy", "accuracy_drop", "rounds", "clients", "seed", "seconds", "details", "recorded_at"]
         func list(_ c: [String]) -> String { c.map { "\"\($0)\"" }.joined(separator: ", ") }
         func marks(_ n: Int) -> String { Array(repeating: "?", count: n).joined(separator: ", ") }

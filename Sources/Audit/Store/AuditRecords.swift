@@ -1,4 +1,5 @@
 import Attacks
+import Evaluation
 import Federated
 import Foundation
 import GRDB
@@ -136,8 +137,13 @@ public struct TrialRecord: AuditTableRecord, Sendable {
     public let finalLoss: Double?
     public let seconds: Double
     public let recordedAt: Date
+    /// The counters behind re-identification, RDLV and convergence (nil in logs before schema v5).
+    public let leakageEvidence: LeakageEvidence?
+    /// How far the best loss fell over the last 10% of the iterations (`Convergence`; nil when not judged).
+    public let lateLossDrop: Double?
 
     enum CodingKeys: String, CodingKey {
+        case leakageEvidence = "leakage_evidence", lateLossDrop = "late_loss_drop"
         case rowID = "id", auditID = "audit_id", key = "trial_key", gridIndex = "grid_index", sampleIndex = "sample_index"
         case imagePaths = "image_paths", imageSHA256 = "image_sha256", attack, attackKind = "attack_kind"
         case attackConfig = "attack_config", defence, effect = "defence_effect", snr, fractionChanged = "fraction_changed"
@@ -158,6 +164,8 @@ public struct TrialRecord: AuditTableRecord, Sendable {
         labelsRecovered = stats.labelsRecovered; mse = stats.meanMSE; psnr = stats.meanPSNR; ssim = stats.meanSSIM
         maxSSIM = stats.maxSSIM; success = stats.successes > 0; iterations = o.iterations
         finalLoss = o.finalLoss.isFinite ? o.finalLoss : nil; seconds = o.seconds; self.recordedAt = recordedAt
+        leakageEvidence = o.applicable ? stats.evidence : nil
+        lateLossDrop = o.convergence?.lateDrop
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { rowID = inserted.rowID }
@@ -184,8 +192,15 @@ public struct ReconstructionRecord: AuditTableRecord, Sendable {
     public let success: Bool
     public let reconstructionPNG: Data
     public let originalPNG: Data
+    /// Rank of the true image among the re-identification pool by SSIM and by features, the pool's size, and the
+    /// prior guess's SSIM (nil in logs before schema v5, and for attacks that rebuild no image).
+    public let reidRankSSIM: Int?
+    public let reidRankFeatures: Int?
+    public let reidPool: Int?
+    public let priorSSIM: Double?
 
     enum CodingKeys: String, CodingKey {
+        case reidRankSSIM = "reid_rank_ssim", reidRankFeatures = "reid_rank_features", reidPool = "reid_pool", priorSSIM = "prior_ssim"
         case rowID = "id", trialID = "trial_id", imageIndex = "image_index", reconstructionIndex = "reconstruction_index"
         case trueLabel = "true_label", recoveredLabel = "recovered_label", mse, storedPSNR = "psnr", ssim, success
         case reconstructionPNG = "reconstruction_png", originalPNG = "original_png"
@@ -195,6 +210,8 @@ public struct ReconstructionRecord: AuditTableRecord, Sendable {
         rowID = nil; trialID = trial; imageIndex = im.original; reconstructionIndex = im.reconstruction; trueLabel = im.trueLabel
         recoveredLabel = im.recoveredLabel; mse = im.score.mse; storedPSNR = im.score.psnr.isFinite ? im.score.psnr : nil
         ssim = im.score.ssim; success = im.score.success; reconstructionPNG = im.reconstructionPNG; originalPNG = im.originalPNG
+        reidRankSSIM = im.evidence?.rankSSIM; reidRankFeatures = im.evidence?.rankFeatures; reidPool = im.evidence?.pool
+        priorSSIM = im.evidence?.priorSSIM
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { rowID = inserted.rowID }

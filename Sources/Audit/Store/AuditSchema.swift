@@ -9,6 +9,7 @@ enum AuditSchema {
         m.registerMigration("v2-finished-audits-are-immutable") { db in try createImmutabilityTriggers(db) }
         m.registerMigration("v3-stored-assessments") { db in try createAssessments(db) }
         m.registerMigration("v4-audit-digests") { db in try createDigests(db) }
+        m.registerMigration("v5-verdict-evidence") { db in try addVerdictEvidence(db) }
         return m
     }
 
@@ -209,5 +210,20 @@ enum AuditSchema {
                 BEGIN \(refuse) END;
             """
         try db.execute(sql: sql)
+    }
+
+    /// The evidence behind the verdicts (issue "Verdicts"): per trial the re-identification, prior-guess and
+    /// convergence counters (`LeakageEvidence` as JSON) and the late loss drop; per reconstruction its
+    /// re-identification ranks, pool size and prior SSIM. Rows of older audits keep NULL there; digest version 2
+    /// covers these columns (finished audits keep the version they were digested with).
+    static func addVerdictEvidence(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE trials ADD COLUMN leakage_evidence TEXT;
+            ALTER TABLE trials ADD COLUMN late_loss_drop REAL;
+            ALTER TABLE reconstructions ADD COLUMN reid_rank_ssim INTEGER;
+            ALTER TABLE reconstructions ADD COLUMN reid_rank_features INTEGER;
+            ALTER TABLE reconstructions ADD COLUMN reid_pool INTEGER;
+            ALTER TABLE reconstructions ADD COLUMN prior_ssim REAL;
+            """)
     }
 }

@@ -29,13 +29,16 @@ public struct NewAudit: Sendable {
 }
 
 extension AuditStore {
-    /// Columns of `trials` besides `id` and `audit_id`, in insertion order.
-    static let trialColumns = ["trial_key", "grid_index", "sample_index", "image_paths", "image_sha256", "attack",
+    /// Columns of `trials` besides `id` and `audit_id`, in insertion order: those of schema v1 (covered by digest
+    /// version 1), then those added since (digest version 2).
+    static let trialColumns = trialColumnsV1 + ["leakage_evidence", "late_loss_drop"]
+    static let reconstructionColumns = reconstructionColumnsV1 + ["reid_rank_ssim", "reid_rank_features", "reid_pool", "prior_ssim"]
+    static let trialColumnsV1 = ["trial_key", "grid_index", "sample_index", "image_paths", "image_sha256", "attack",
                                "attack_kind", "attack_config", "defence", "defence_effect", "snr", "fraction_changed",
                                "epsilon", "seed", "true_labels", "recovered_labels", "applicable", "note", "images",
                                "successes", "labels_recovered", "mse", "psnr", "ssim", "max_ssim", "success",
                                "iterations", "final_loss", "seconds", "recorded_at"]
-    static let reconstructionColumns = ["image_index", "reconstruction_index", "true_label", "recovered_label", "mse",
+    static let reconstructionColumnsV1 = ["image_index", "reconstruction_index", "true_label", "recovered_label", "mse",
                                         "psnr", "ssim", "success", "reconstruction_png", "original_png"]
 
     /// Records a new audit with status `running` and returns its id.

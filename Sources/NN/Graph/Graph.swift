@@ -70,6 +70,19 @@ public struct Graph: Sendable {
 
     /// Runs the graph on `input`; `buffers` come back updated in BN train mode.
     public func run(_ input: Tensor, params: [Tensor], buffers: [Tensor], bn: BNMode) -> (Tensor, [Tensor]) {
+        run(input, params: params, buffers: buffers, bn: bn, reading: output)
+    }
+
+    /// The value the classifier's last layer reads: the input of the output node when that node is a linear
+    /// (or ONNX Gemm/MatMul) layer — the penultimate-layer features an attacker holding the model can compute for
+    /// any image; nil for a graph that does not end in one.
+    public var penultimate: GraphValue? {
+        guard case .node(let k) = output, ["linear", "matmul"].contains(nodes[k].op.kind), let first = nodes[k].inputs.first else { return nil }
+        return first
+    }
+
+    /// Runs the graph and returns the value `reading` names (a node's output, or the output).
+    public func run(_ input: Tensor, params: [Tensor], buffers: [Tensor], bn: BNMode, reading: GraphValue) -> (Tensor, [Tensor]) {
         var context = GraphContext(buffers: buffers, bn: bn)
         var values: [Tensor] = []
         values.reserveCapacity(nodes.count)
@@ -82,11 +95,13 @@ public struct Graph: Sendable {
             case .node(let i): return values[i]
             }
         }
-        for node in nodes {
+        let last: Int
+        if case .node(let k) = reading { last = k } else { last = nodes.count - 1 }
+        for node in nodes.prefix(last + 1) {
             let ins = node.inputs.map(value)
             values.append(node.op.run(ins, &context))
         }
-        return (value(output), context.buffers)
+        return (value(reading), context.buffers)
     }
 
     /// Shapes of every node's output for an input of `inputShape` (batch included); errors name the node.

@@ -48,6 +48,25 @@ public final class GraphSource: @unchecked Sendable {
 }
 
 extension GraphPlan {
+    /// The penultimate-layer features of `x` (`Graph.penultimate`), flattened per image, [B, D]; the logits
+    /// for a graph that does not end in a linear layer. BN in eval mode: the features of each image alone.
+    func features(_ x: Tensor, params: [Tensor], buffers: [Tensor]) -> Tensor {
+        let g: Graph
+        switch self { case .whole(let w), .perImage(let w): g = w }
+        let tap = g.penultimate ?? g.output
+        var outs: [Tensor] = []
+        let images: [Tensor]
+        switch self {
+        case .whole: images = [x]
+        case .perImage: images = (0..<x.shape[0]).map { x.slice(axis: 0, $0 ..< $0 + 1) }
+        }
+        for im in images {
+            let (y, _) = g.run(im, params: params, buffers: buffers, bn: .eval, reading: tap)
+            outs.append(y.reshaped([y.shape[0], y.count / Swift.max(y.shape[0], 1)]))
+        }
+        return outs.count == 1 ? outs[0] : concat(outs, axis: 0)
+    }
+
     func run(_ x: Tensor, params: [Tensor], buffers: [Tensor], bn: BNMode) -> (Tensor, [Tensor]) {
         switch self {
         case .whole(let g): return g.run(x, params: params, buffers: buffers, bn: bn)
