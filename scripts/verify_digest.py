@@ -34,7 +34,9 @@ V1 = [
 V2 = [(t, k, c + {"trials": ["leakage_evidence", "late_loss_drop"],
                   "reconstructions": ["reid_rank_ssim", "reid_rank_features", "reid_pool", "prior_ssim"]}.get(t, []), w)
       for t, k, c, w in V1]
-TABLES = {1: V1, 2: V2}
+# Version 3 (schema v6): and the utility runs' evidence (per seed: accuracy, test images right, divergence).
+V3 = [(t, k, c + {"utility_runs": ["utility_evidence"]}.get(t, []), w) for t, k, c, w in V2]
+TABLES = {1: V1, 2: V2, 3: V3}
 
 
 def name(s):

@@ -174,6 +174,13 @@ public struct UtilitySection: Codable, Sendable, Equatable {
     public var testFraction: Double
     /// How images are dealt to the clients: `iid` or `dirichlet:ALPHA`.
     public var partition: String
+    /// Training runs per setting, each with its own seed (split, initial minibatches and defence draws): the accuracy
+    /// and its drop are pooled over them, image by image (`utility.seeds`; nil = `defaultSeeds`, kept nil so that
+    /// older audits keep their configuration).
+    public var seeds: Int? = nil
+
+    public static let defaultSeeds = 3
+    public var seedCount: Int { seeds ?? Self.defaultSeeds }
 }
 
 /// Where results go (not part of the configuration hash).

@@ -311,7 +311,7 @@ public enum AuditDefinitionParser {
 
         mutating func utilitySection(_ n: YAMLNode, fl: FLSection) throws -> UtilitySection {
             let m = try n.mapping(allowed: ["max_accuracy_drop", "rounds", "clients", "algorithm", "local_steps", "lr",
-                                            "batch_size", "test_fraction", "partition"])
+                                            "batch_size", "test_fraction", "partition", "seeds"])
             for (_, v) in m.entries { _ = note(v) }
             let alg = try m.optional("algorithm").map { FLAlgorithm(rawValue: try $0.choice(FLAlgorithm.allCases.map(\.rawValue)))! } ?? fl.algorithm
             let partition = try m.optional("partition")?.string() ?? "iid"
@@ -323,7 +323,7 @@ public enum AuditDefinitionParser {
                 learningRate: try m.optional("lr")?.double(where: { $0 > 0 }, "> 0") ?? (fl.learningRate ?? 0.1),
                 batchSize: try m.optional("batch_size")?.int(min: 1) ?? 8,
                 testFraction: try m.optional("test_fraction")?.double(where: { $0 > 0 && $0 < 1 }, "between 0 and 1 (exclusive)") ?? 0.25,
-                partition: partition)
+                partition: partition, seeds: try m.optional("seeds")?.int(min: 1, max: 100))
         }
 
         mutating func outputSection(_ n: YAMLNode?) throws -> OutputSection {

@@ -200,6 +200,9 @@ enum AuditAdapter {
         case .leastNoiseLowRisk:
             return "Of the settings rated low risk against every attack, it adds the least noise; its accuracy cost was not measured."
         case .noLowRiskWithinBudget: return "Settings rated low risk exist, but none stays within the accuracy budget\(budget)."
+        case .budgetCannotBeTold:
+            return "Settings rated low risk exist and one measured within the accuracy budget\(budget), but the test set is too small to show "
+                + "that its cost is within it (the upper end of its 95% interval is over the budget), so none is recommended."
         case .noLowRisk: return "No tested setting is rated low risk against every attack."
         case .noAttackApplied: return "No attack applied to any tested setting."
         }

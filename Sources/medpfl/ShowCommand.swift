@@ -65,10 +65,12 @@ struct ShowCommand: ParsableCommand {
                 let used = at.applicableTrials > 0
                 rows.append([s.defence, at.attack, used ? pct(at.asr) : "n/a", used ? f2(at.meanSSIM) : "n/a",
                              used ? f2(at.maxSSIM) : "n/a", used ? pct(at.labelLeakage) : "n/a", at.band?.rawValue ?? "n/a",
-                             s.accuracyDrop.map { String(format: "%.1f", $0 * 100) } ?? "-"])
+                             s.accuracyDrop.map { d in String(format: "%.1f", d * 100)
+                                 + (s.pairedDrop?.interval.map { String(format: " [%.1f, %.1f]", $0.lowerBound * 100, $0.upperBound * 100) } ?? "")
+                                 + (s.divergence != nil ? " diverged" : "") } ?? "-"])
             }
         }
-        print(textTable(header: ["Defence", "Attack", "Rebuilt", "Mean SSIM", "Best SSIM", "Labels", "Risk", "Acc. drop (pts)"], rows: rows))
+        print(textTable(header: ["Defence", "Attack", "Rebuilt", "Mean SSIM", "Best SSIM", "Labels", "Risk", "Acc. drop (pts) [95% CI]"], rows: rows))
         print("")
         print("VERDICT PER SETTING")
         for s in report.settings {

@@ -122,6 +122,54 @@ final class RiskAssessmentTests: XCTestCase {
         XCTAssertTrue(r2.recommendation.hasPrefix("No setting is both LOW risk and within the accuracy budget"), r2.recommendation)
     }
 
+    /// A utility run with per-image outcomes: `right` of `n` test images right in each of `runs` seeds (the first `right`).
+    func pairedUtility(_ defence: String, right: [Int], n: Int, baseline: Double = 0.8, divergence: String? = nil) -> UtilityRunRecord {
+        let runs = right.enumerated().map { i, k in
+            UtilityEvidence.Run(seed: UInt64(i + 1), accuracy: Double(k) / Double(n), correct: (0..<n).map { $0 < k }, divergence: divergence)
+        }
+        let e = UtilityEvidence(runs: runs, classes: 6)
+        return UtilityRunRecord(auditID: 1, defence: defence, accuracy: e.accuracy.estimate!, baselineAccuracy: baseline, rounds: 1, clients: 2,
+                                seed: 1, seconds: 1, details: nil, evidence: e)
+    }
+
+    /// The budget holds only at the drop's 95% upper bound: a 3-point drop on 31 test images cannot be told within a
+    /// 5-point budget; the same rates on 3 x 400 images can. Divergence is its own line, and a diverged setting is not recommended.
+    func testTheBudgetIsJudgedAtTheUpperBoundOfThePairedInterval() throws {
+        let d = try definition(["none", "laplace:level=100"], budget: 0.05)
+        let trials = trial("none", ssim: 0.99, success: 1, snr: .infinity) + trial("laplace:level=100", ssim: 0.2, snr: 5)
+        let small = RiskAssessment.assess(trials: trials, utility: [pairedUtility("none", right: [20], n: 31, baseline: 20.0 / 31),
+                                                                    pairedUtility("laplace:level=100", right: [19], n: 31, baseline: 20.0 / 31)],
+                                          definition: d)
+        let s = small.settings[1]
+        XCTAssertEqual(s.accuracyDrop!, 1.0 / 31, accuracy: 1e-12)
+        let i = try XCTUnwrap(s.pairedDrop?.interval)
+        XCTAssertGreaterThan(i.upperBound, 0.05)
+        XCTAssertEqual(s.withinBudget, false)
+        XCTAssertTrue(s.budgetUndetermined)
+        XCTAssertNil(small.recommended, "not shown to be within the budget: not recommended")
+        XCTAssertEqual(small.leastRisky, "laplace:level=100")
+        XCTAssertEqual(small.reason, .budgetCannotBeTold)
+        XCTAssertTrue(small.recommendation.contains("the test set cannot tell"), small.recommendation)
+        XCTAssertTrue(small.recommendation.contains("paired test images (now 31)"), small.recommendation)
+        XCTAssertTrue(s.verdict.contains { $0.hasPrefix("Accuracy cost: 3.2 accuracy points (95% CI") && $0.contains("paired over 31 test images") }, "\(s.verdict)")
+        XCTAssertEqual(small.settings[0].accuracyProportion, Proportion(20, of: 31))
+        // Enough images: the same 1-in-31 loss rate over 3 runs of 400 images is within the budget.
+        let big = RiskAssessment.assess(trials: trials, utility: [pairedUtility("none", right: [300, 300, 300], n: 400, baseline: 0.75),
+                                                                  pairedUtility("laplace:level=100", right: [290, 290, 290], n: 400, baseline: 0.75)],
+                                        definition: d)
+        XCTAssertEqual(big.recommended, "laplace:level=100")
+        XCTAssertEqual(big.settings[1].pairedDrop?.pairs, 1200)
+        XCTAssertTrue(big.recommendation.contains("in 3 training runs"), big.recommendation)
+        // A diverged run is flagged in the verdict and never recommended.
+        let broken = RiskAssessment.assess(trials: trials, utility: [pairedUtility("none", right: [300], n: 400, baseline: 0.75),
+                                                                     pairedUtility("laplace:level=100", right: [299], n: 400, baseline: 0.75,
+                                                                                   divergence: "the training loss is not finite from round 2")],
+                                           definition: d)
+        XCTAssertNil(broken.recommended)
+        XCTAssertTrue(broken.settings[1].verdict.contains("Training diverged: the training loss is not finite from round 2; the accuracy figures of this setting describe a broken model."),
+                      "\(broken.settings[1].verdict)")
+    }
+
     func testNoLowSettingSaysSoAndNamesTheLeastRisky() throws {
         let d = try definition(["none", "laplace:level=100", "prune:p=90"])
         let trials = trial("none", ssim: 0.99, success: 1, labels: 1, snr: .infinity)

@@ -64,6 +64,33 @@ final class TrainingTests: XCTestCase {
                                                        defence: DefenceSpec(parsing: "secagg:clients=5"), seed: 4))
     }
 
+    /// A run whose learning rate blows the weights up is flagged diverged with its cause; the per-image outcomes pair
+    /// runs image by image and agree with the accuracy.
+    func testDivergingTrainingIsFlagged() throws {
+        let d = Sample.small
+        var c = config(d, rounds: 3)
+        let healthy = try FederatedTraining.run(config: c, dataset: d, defence: .none, seed: 4)
+        XCTAssertEqual(healthy.finalCorrect.count, healthy.testImages)
+        XCTAssertEqual(Double(healthy.finalCorrect.filter { $0 }.count) / Double(healthy.testImages), healthy.finalAccuracy, accuracy: 1e-12)
+        c.learningRate = 1e30
+        let broken = try FederatedTraining.run(config: c, dataset: d, defence: .none, seed: 4)
+        let cause = try XCTUnwrap(broken.divergence, "accuracy by round: \(broken.rounds.map(\.testAccuracy))")
+        XCTAssertTrue(cause.contains("not finite"), cause)
+        XCTAssertFalse(broken.finalCorrect.contains(true), "a model with non-finite logits predicts nothing right")
+        // The rules one by one.
+        let round = TrainingHistory.Round(round: 1, testAccuracy: 0.5, testLoss: 1, trainAccuracy: 0.5, trainLoss: 1, meanSNR: nil,
+                                          secureAggregationMaxError: nil)
+        var nan = round; nan.round = 2; nan.trainLoss = .nan
+        XCTAssertEqual(TrainingDivergence.cause(rounds: [round, nan], finalWeightsFinite: true, finalAccuracy: 0.5, classes: 6),
+                       "the training loss is not finite from round 2")
+        XCTAssertEqual(TrainingDivergence.cause(rounds: [round], finalWeightsFinite: false, finalAccuracy: 0.5, classes: 6),
+                       "the final weights are not finite")
+        XCTAssertEqual(TrainingDivergence.cause(rounds: [round], finalWeightsFinite: true, finalAccuracy: 0, classes: 6),
+                       "test accuracy 0.0% is at or below chance (16.7% for 6 classes)")
+        XCTAssertNotNil(TrainingDivergence.cause(rounds: [round], finalWeightsFinite: true, finalAccuracy: 1.0 / 6, classes: 6), "at chance")
+        XCTAssertNil(TrainingDivergence.cause(rounds: [round], finalWeightsFinite: true, finalAccuracy: 0.2, classes: 6))
+    }
+
     func testDPTrainingReportsComposedEpsilon() throws {
         let d = Sample.small
         let spec = try DefenceSpec(parsing: "dp:clip=1,sigma=1,sample-rate=0.1")

@@ -49,6 +49,7 @@ public enum RiskAssessment {
         let budget = d.utility?.maxAccuracyDrop
         let measured = !utility.isEmpty
         var settings: [SettingRisk] = []
+        let baselineRun = utility.first { $0.defence == DefenceSpec.none.description }
         for spec in d.defences {
             let key = spec.description
             let mine = trials.filter { $0.defence == key }
@@ -60,6 +61,7 @@ public enum RiskAssessment {
                                 snr: snr, epsilon: mine.compactMap(\.epsilon).first, accuracy: run?.accuracy,
                                 accuracyDrop: run?.drop, withinBudget: run.flatMap { r in budget.map { r.drop <= $0 } },
                                 labelLeakage: attacks.map(\.labelLeakage).max() ?? 0, verdict: [])
+            if let run { cost(&s, run: run, baseline: baselineRun, isNone: spec.isNone, budget: budget) }
             s.verdict = verdict(s, thresholds: t)
             settings.append(s)
         }
@@ -75,6 +77,24 @@ public enum RiskAssessment {
         return report
     }
 
+    /// The accuracy figures of a setting from its utility run: accuracy with its interval, the paired drop against the
+    /// run without defence, divergence, and whether the budget holds at the drop's 95% upper bound.
+    static func cost(_ s: inout SettingRisk, run: UtilityRunRecord, baseline: UtilityRunRecord?, isNone: Bool, budget: Double?) {
+        guard let e = run.evidence else { return }
+        s.accuracyProportion = e.accuracy
+        s.utilityRuns = e.runs.count
+        s.divergence = e.divergence ?? baseline?.evidence?.divergence.map { "training without defence diverged (\($0)), so the drop is not meaningful" }
+        if isNone {
+            s.withinBudget = budget.map { _ in true }
+            return
+        }
+        guard let b = baseline?.evidence, let paired = e.paired(against: b) else { return }
+        s.pairedDrop = paired
+        guard let budget, let upper = paired.interval?.upperBound, let drop = paired.drop else { return }
+        s.withinBudget = upper <= budget
+        if upper > budget, drop < budget { s.testImagesNeeded = paired.pairsNeeded(toShowWithin: budget) }
+    }
+
     /// Fills `recommended`, `leastRisky` and `recommendation`.
     static func recommend(_ r: inout RiskReport, budget: Double?) {
         let low = r.settings.filter { $0.band == .low }
@@ -82,14 +102,30 @@ public enum RiskAssessment {
         let byNoise: (SettingRisk, SettingRisk) -> Bool = { a, b in a.snr != b.snr ? a.snr > b.snr : (a.accuracyDrop ?? 0) < (b.accuracyDrop ?? 0) }
         if !low.isEmpty {
             if r.utilityMeasured {
-                let costed = low.filter { $0.accuracyDrop != nil }
-                let affordable = costed.filter { budget == nil || $0.accuracyDrop! <= budget! }
+                let costed = low.filter { $0.accuracyDrop != nil && $0.divergence == nil }
+                // Within the budget only when the drop's 95% upper bound is (a small test set cannot show it).
+                let affordable = costed.filter { budget == nil || $0.withinBudget == true }
                 if let best = affordable.min(by: { a, b in a.accuracyDrop! != b.accuracyDrop! ? a.accuracyDrop! < b.accuracyDrop! : byNoise(a, b) }) {
                     r.recommended = best.defence
                     r.reason = .cheapestLowRisk
                     r.recommendation = "Recommended setting: \(best.defence) (\(best.label)). It is LOW risk against every attack tested "
-                        + "and its accuracy cost, \(costText(best.accuracyDrop!, accuracy: best.accuracy ?? 0)), is the least of the LOW-risk settings"
+                        + "and its accuracy cost, \(costText(best)), is the least of the LOW-risk settings"
                         + (budget.map { " (budget: \(points($0)))." } ?? ".")
+                    return
+                }
+                if let b = budget, let told = costed.filter(\.budgetUndetermined).min(by: { $0.accuracyDrop! < $1.accuracyDrop! }) {
+                    r.leastRisky = told.defence
+                    r.reason = .budgetCannotBeTold
+                    r.recommendation = "No LOW-risk setting is shown to be within the accuracy budget of \(points(b)): the test set cannot tell. "
+                        + "The cheapest LOW-risk setting, \(told.defence) (\(told.label)), measured \(costText(told))"
+                        + "; its upper bound is above the budget. About \(told.testImagesNeeded!) paired test images (now \(told.pairedDrop?.pairs ?? 0)) would be needed to tell."
+                    return
+                }
+                if costed.isEmpty, let broken = low.first(where: { $0.divergence != nil }) {
+                    r.leastRisky = broken.defence
+                    r.reason = .noLowRiskWithinBudget
+                    r.recommendation = "No setting can be recommended: training diverged with every LOW-risk setting (\(broken.defence): \(broken.divergence!)), "
+                        + "so the model would not be usable with it."
                     return
                 }
                 if let cheapest = costed.min(by: { $0.accuracyDrop! < $1.accuracyDrop! }), let b = budget {
@@ -134,9 +170,31 @@ public enum RiskAssessment {
     static func riskText(_ s: SettingRisk, _ t: RiskThresholds) -> String {
         var why = "best SSIM \(fmt(s.attacks.map(\.maxSSIM).max() ?? 0)), attack success up to \(percent(s.attacks.map(\.asr).max() ?? 0))"
         if s.labelLeakage > t.labelLeakage { why += ", labels recovered up to \(percent(s.labelLeakage))" }
-        if let d = s.accuracyDrop, let a = s.accuracy { why += "; accuracy cost \(costText(d, accuracy: a))" }
+        if s.accuracyDrop != nil, s.accuracy != nil { why += "; accuracy cost \(costText(s))" }
         return "\(s.defence) (\(s.label)): \(s.band!.rawValue) risk (\(why))."
     }
+
+    /// The cost of a setting with its interval and sample: "3.2 accuracy points (95% CI −4.1 to 10.5 points; 55% vs 58% without
+    /// defence, paired over 93 test images in 3 training runs)"; `costText(_:accuracy:)` when no interval is known.
+    static func costText(_ s: SettingRisk) -> String {
+        guard let drop = s.accuracyDrop, let acc = s.accuracy else { return "not measured" }
+        guard let p = s.pairedDrop, let i = p.interval else {
+            if let a = s.accuracyProportion, let ai = a.interval {
+                let runs = s.utilityRuns ?? 1
+                return "\(costText(drop, accuracy: acc)) [accuracy 95% CI \(pct1(ai.lowerBound))–\(pct1(ai.upperBound)) on \(a.total) test images"
+                    + (runs > 1 ? " in \(runs) training runs]" : "]")
+            }
+            return costText(drop, accuracy: acc)
+        }
+        let runs = s.utilityRuns ?? 1
+        let head = drop > 0 ? points(drop) : (drop == 0 ? "no accuracy lost" : "no accuracy lost (\(String(format: "%.1f", -drop * 100)) points gained)")
+        let accCI = s.accuracyProportion?.interval.map { " (95% CI \(pct1($0.lowerBound))–\(pct1($0.upperBound)))" } ?? ""
+        return "\(head) (95% CI \(signedPoints(i.lowerBound)) to \(signedPoints(i.upperBound)) points; \(percent(acc))\(accCI) vs \(percent(acc + drop)) without defence, "
+            + "paired over \(p.pairs) test images" + (runs > 1 ? " in \(runs) training runs)" : ")")
+    }
+
+    static func signedPoints(_ x: Double) -> String { String(format: "%.1f", x * 100).replacingOccurrences(of: "-", with: "−") }
+    static func pct1(_ x: Double) -> String { String(format: "%.0f%%", x * 100) }
 
     /// "3.2 accuracy points (55% vs 58% without defence)", or "no accuracy lost (61% vs 58% without defence)".
     static func costText(_ drop: Double, accuracy: Double) -> String {
@@ -177,8 +235,11 @@ public enum RiskAssessment {
         for a in leaks where a.evidence.notConverged > 0 {
             lines.append(notConvergedText(a))
         }
-        if let drop = s.accuracyDrop, let acc = s.accuracy {
-            lines.append("Accuracy cost: \(costText(drop, accuracy: acc))" + (s.withinBudget == false ? ", over the site's budget." : "."))
+        if s.accuracyDrop != nil, s.accuracy != nil {
+            let over = s.budgetUndetermined ? ", within the site's budget as measured, but the test set cannot show it (about \(s.testImagesNeeded!) test images would)."
+                : s.withinBudget == false ? ", over the site's budget." : "."
+            lines.append("Accuracy cost: \(costText(s))" + over)
+            if let d = s.divergence { lines.append("Training diverged: \(d); the accuracy figures of this setting describe a broken model.") }
         } else {
             lines.append("Accuracy cost: not measured.")
         }

@@ -105,8 +105,25 @@ public struct SettingRisk: Codable, Sendable, Equatable {
     /// Accuracy of FL training with this setting, and its drop from training without defence (nil when not measured).
     public var accuracy: Double?
     public var accuracyDrop: Double?
-    /// True when the drop is within the site's budget (nil when either is unknown).
+    /// True when the drop is shown to be within the site's budget: its 95% upper bound is (the point estimate, for runs
+    /// recorded without per-image outcomes); nil when either is unknown.
     public var withinBudget: Bool?
+    /// Test images right out of those tested, over every training run (nil when not measured or recorded before).
+    public var accuracyProportion: Proportion? = nil
+    /// The drop image by image against the run without defence, pooled over the runs, with its paired 95% interval
+    /// (nil for the setting without defence, whose drop is 0 by construction, and for runs recorded before).
+    public var pairedDrop: PairedDifference? = nil
+    /// Training runs (seeds) behind the accuracy.
+    public var utilityRuns: Int? = nil
+    /// Why training with this setting (or without defence, which every drop is measured against) diverged.
+    public var divergence: String? = nil
+    /// When the measured drop is within the budget but its upper bound is not: the test images that would tell.
+    public var testImagesNeeded: Int? = nil
+
+    /// The drop's 95% upper bound (the point estimate when no interval is known).
+    public var dropUpperBound: Double? { pairedDrop?.interval?.upperBound ?? accuracyDrop }
+    /// True when the measured drop is within the budget but the test set cannot show it (upper bound over it).
+    public var budgetUndetermined: Bool { withinBudget == false && testImagesNeeded != nil }
     /// Highest label leakage over the attacks.
     public var labelLeakage: Double
     /// Highest re-identification rate over the attacks (nil when none was measured).
@@ -204,5 +221,8 @@ public enum RecommendationReason: String, Codable, Sendable, Equatable, CaseIter
     /// No setting is LOW against every attack; the least risky is named.
     case noLowRisk = "no-low-risk"
     /// No attack applied to any setting.
+    /// LOW-risk settings exist whose measured cost is within the budget, but the test set is too small to show that
+    /// any is (the drop's 95% upper bound is over it); the cheapest is named with the test images that would tell.
+    case budgetCannotBeTold = "budget-cannot-be-told"
     case noAttackApplied = "no-attack-applied"
 }

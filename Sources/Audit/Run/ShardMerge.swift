@@ -136,9 +136,12 @@ public enum ShardMerge {
     static func copy(from path: String, audit source: Int64, into out: AuditStore, audit target: Int64) throws -> (Int, Int) {
         let shard = try AuditStore(readingAt: path)
         // A shard written by an older medpfl lacks the columns added since: they are copied as NULL.
-        let (shardT, shardR) = try shard.read { db in (Set(try db.columns(in: "trials").map(\.name)), Set(try db.columns(in: "reconstructions").map(\.name))) }
+        let (shardT, shardR, shardU) = try shard.read { db in
+            (Set(try db.columns(in: "trials").map(\.name)), Set(try db.columns(in: "reconstructions").map(\.name)),
+             Set(try db.columns(in: "utility_runs").map(\.name)))
+        }
         let tcols = AuditStore.trialColumns.filter(shardT.contains), rcols = AuditStore.reconstructionColumns.filter(shardR.contains)
-        let ucols = ["defence", "accuracy", "baseline_accuracy", "accuracy_drop", "rounds", "clients", "seed", "seconds", "details", "recorded_at"]
+        let ucols = AuditStore.utilityColumns.filter { $0 != "audit_id" && shardU.contains($0) }
         func list(_ c: [String]) -> String { c.map { "\"\($0)\"" }.joined(separator: ", ") }
         func marks(_ n: Int) -> String { Array(repeating: "?", count: n).joined(separator: ", ") }
         do {

@@ -13,7 +13,9 @@ public enum UtilityRunner {
     public struct Setup: @unchecked Sendable {
         public let config: TrainingConfig
         public let dataset: FederatedDataset
-        public let seed: UInt64
+        /// The first run's seed (the one audits before `utility.seeds` used), then one derived seed per further run.
+        public let seeds: [UInt64]
+        public var seed: UInt64 { seeds[0] }
     }
 
     /// Builds the training setup and checks it against every tested defence; nil when the audit has no
@@ -41,22 +43,36 @@ public enum UtilityRunner {
         for spec in d.defences {
             do { try config.validate(dataset: dataset, defence: spec) } catch { throw plan.parsed.error("utility", "\(spec): \(error)") }
         }
-        return Setup(config: config, dataset: dataset, seed: SeededGenerator(seed: d.seed).derived("utility").seed)
+        let root = SeededGenerator(seed: d.seed)
+        let seeds = (0..<u.seedCount).map { i in root.derived(i == 0 ? "utility" : "utility-\(i)").seed }
+        return Setup(config: config, dataset: dataset, seeds: seeds)
     }
 
-    /// Trains with `defence` and returns the run's record (the baseline accuracy is the no-defence run's).
+    /// Trains with `defence` once per seed and returns the run's record: accuracy pooled over the seeds' test images,
+    /// each run's outcome per test image and divergence in its evidence (the baseline accuracy is the no-defence run's).
     public static func run(_ setup: Setup, defence: DefenceSpec, baseline: Double?, audit: Int64) throws -> UtilityRunRecord {
         let t0 = Date()
-        let history: TrainingHistory
-        do { history = try FederatedTraining.run(config: setup.config, dataset: setup.dataset, defence: defence, seed: setup.seed) } catch {
-            throw AuditError.input("utility run with \(defence): \(error)")
+        var runs: [UtilityEvidence.Run] = [], curves: [String] = []
+        var epsilon: Double? = nil, testImages = 0
+        for seed in setup.seeds {
+            let history: TrainingHistory
+            do { history = try FederatedTraining.run(config: setup.config, dataset: setup.dataset, defence: defence, seed: seed) } catch {
+                throw AuditError.input("utility run with \(defence): \(error)")
+            }
+            runs.append(.init(seed: seed, accuracy: history.finalAccuracy, correct: history.finalCorrect, divergence: history.divergence))
+            curves.append("[" + history.rounds.map { String(format: "%.4f", $0.testAccuracy) }.joined(separator: ", ") + "]")
+            epsilon = history.epsilon
+            testImages = history.testImages
         }
-        let curve = history.rounds.map { String(format: "%.4f", $0.testAccuracy) }.joined(separator: ", ")
-        let details = "\(history.algorithm), \(history.testImages) test images, accuracy by round: [\(curve)]"
-            + (history.epsilon.map { String(format: ", epsilon over all rounds %.3g", $0) } ?? "")
-        return UtilityRunRecord(auditID: audit, defence: defence.description, accuracy: history.finalAccuracy,
-                                baselineAccuracy: baseline ?? history.finalAccuracy, rounds: setup.config.rounds,
+        let evidence = UtilityEvidence(runs: runs, classes: setup.dataset.classes.count)
+        let accuracy = evidence.accuracy.estimate ?? runs.map(\.accuracy).reduce(0, +) / Double(max(runs.count, 1))
+        let details = "\(setup.config.algorithm), \(runs.count) run\(runs.count == 1 ? "" : "s") of \(testImages) test images, accuracy by round: "
+            + curves.joined(separator: "; ")
+            + (epsilon.map { String(format: ", epsilon over all rounds %.3g", $0) } ?? "")
+            + (evidence.divergence.map { "; diverged: \($0)" } ?? "")
+        return UtilityRunRecord(auditID: audit, defence: defence.description, accuracy: accuracy,
+                                baselineAccuracy: baseline ?? accuracy, rounds: setup.config.rounds,
                                 clients: setup.config.clients, seed: setup.seed, seconds: Date().timeIntervalSince(t0),
-                                details: details)
+                                details: details, evidence: evidence)
     }
 }

@@ -11,7 +11,8 @@ import GRDB
 /// write the file can also recompute an unsigned digest, so the digest printed in the filed report (compare
 /// it with `verify --expect`) or a signature by a key the site keeps elsewhere is what proves the log.
 ///
-/// Encoding, version 1 (version 2: the same encoding over the columns schema v5 added as well). Each row is encoded as: the table name, the row's key (its `id`, or `audit_id` for
+/// Encoding, version 1 (version 2: the same encoding over the columns schema v5 added as well; version 3: and
+/// `utility_runs.utility_evidence`, schema v6). Each row is encoded as: the table name, the row's key (its `id`, or `audit_id` for
 /// `assessments`), the number of columns, then per column its name and its value: a tag byte (0 NULL,
 /// 1 INTEGER, 2 REAL, 3 TEXT, 4 BLOB) followed by an 8-byte big-endian integer, the 8 bytes of the IEEE-754
 /// double (big-endian), or an 8-byte big-endian length and the bytes (UTF-8 for TEXT). Names are a 4-byte
@@ -23,7 +24,7 @@ import GRDB
 /// `utility_runs` by id; `recommendations` by id; the `assessments` row. Columns: exactly those listed in
 /// `tables(version:)`; a column added to a table later is covered by a new digest version.
 public enum AuditDigest {
-    public static let currentVersion = 2
+    public static let currentVersion = 3
     /// The text signed by Ed25519 is this prefix, the version, a space and the digest in hex.
     static let signaturePrefix = "medpfl audit digest v"
 
@@ -37,7 +38,7 @@ public enum AuditDigest {
 
     /// The tables and columns a digest version covers (nil for a version this medpfl does not know).
     static func tables(version: Int) -> [Table]? {
-        guard version == 1 || version == 2 else { return nil }
+        guard (1...3).contains(version) else { return nil }
         // Version 2 (schema v5) adds the columns of the verdict evidence: trials' leakage_evidence and
         // late_loss_drop, reconstructions' re-identification ranks, pool and prior SSIM.
         let trialColumns = version == 1 ? AuditStore.trialColumnsV1 : AuditStore.trialColumns
@@ -54,8 +55,7 @@ public enum AuditDigest {
             t("trials", ["audit_id"] + trialColumns, "audit_id = ?"),
             t("reconstructions", ["trial_id"] + reconstructionColumns,
               "trial_id IN (SELECT id FROM trials WHERE audit_id = ?)"),
-            t("utility_runs", ["audit_id", "defence", "accuracy", "baseline_accuracy", "accuracy_drop", "rounds", "clients", "seed",
-                               "seconds", "details", "recorded_at"], "audit_id = ?"),
+            t("utility_runs", version < 3 ? AuditStore.utilityColumnsV1 : AuditStore.utilityColumns, "audit_id = ?"),
             t("recommendations", ["audit_id", "position", "kind", "setting", "band", "text"], "audit_id = ?"),
             t("assessments", key: "audit_id", ["tool_version", "assessment_json"], "audit_id = ?"),
         ]

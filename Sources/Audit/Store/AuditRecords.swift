@@ -3,6 +3,7 @@ import Evaluation
 import Federated
 import Foundation
 import GRDB
+import Metrics
 
 /// Lifecycle of an audit in the log.
 public enum AuditStatus: String, Codable, Sendable, CaseIterable {
@@ -233,24 +234,79 @@ public struct UtilityRunRecord: AuditTableRecord, Sendable, Equatable {
     public var seed: UInt64 { storedSeed.value }
     public let seconds: Double
     public let details: String?
+    /// Every training run behind the figures: per seed, its accuracy and which test images it got right, and
+    /// whether it diverged (schema v5+; nil in runs recorded before).
+    public let evidence: UtilityEvidence?
     var recordedAt: Date? = nil
 
     enum CodingKeys: String, CodingKey {
         case auditID = "audit_id", defence, accuracy, baselineAccuracy = "baseline_accuracy", drop = "accuracy_drop"
-        case rounds, clients, storedSeed = "seed", seconds, details, recordedAt = "recorded_at"
+        case rounds, clients, storedSeed = "seed", seconds, details, evidence = "utility_evidence", recordedAt = "recorded_at"
     }
 
     public init(auditID: Int64, defence: String, accuracy: Double, baselineAccuracy: Double, rounds: Int, clients: Int,
-                seed: UInt64, seconds: Double, details: String?) {
+                seed: UInt64, seconds: Double, details: String?, evidence: UtilityEvidence? = nil) {
         self.auditID = auditID; self.defence = defence; self.accuracy = accuracy; self.baselineAccuracy = baselineAccuracy
         self.drop = baselineAccuracy - accuracy; self.rounds = rounds; self.clients = clients; self.storedSeed = DecimalSeed(seed)
-        self.seconds = seconds; self.details = details
+        self.seconds = seconds; self.details = details; self.evidence = evidence
     }
 
     public static func == (a: UtilityRunRecord, b: UtilityRunRecord) -> Bool {
         a.auditID == b.auditID && a.defence == b.defence && a.accuracy == b.accuracy && a.baselineAccuracy == b.baselineAccuracy
             && a.drop == b.drop && a.rounds == b.rounds && a.clients == b.clients && a.seed == b.seed && a.seconds == b.seconds
-            && a.details == b.details
+            && a.details == b.details && a.evidence == b.evidence
+    }
+}
+
+/// The training runs of one utility measurement (`utility.seeds` of them, each with its own split and minibatches):
+/// what the accuracy, its interval and the paired interval of the drop are computed from, and divergence flags.
+/// Stored as JSON in `utility_runs.utility_evidence`.
+public struct UtilityEvidence: Codable, Sendable, Equatable {
+    public struct Run: Codable, Sendable, Equatable {
+        /// The run's seed (decimal: JSON numbers lose 64-bit integers).
+        public var seed: String
+        /// Final test accuracy.
+        public var accuracy: Double
+        /// Per test image, in the split's order: "1" predicted right, "0" wrong.
+        public var correct: String
+        /// Why the run diverged (non-finite loss or weights, accuracy at or below chance); nil for a healthy run.
+        public var divergence: String?
+
+        public init(seed: UInt64, accuracy: Double, correct: [Bool], divergence: String?) {
+            self.seed = String(seed); self.accuracy = accuracy; self.correct = String(correct.map { $0 ? "1" : "0" })
+            self.divergence = divergence
+        }
+
+        public var outcomes: [Bool] { correct.map { $0 == "1" } }
+    }
+
+    public var runs: [Run]
+    /// Classes of the data set (chance is 1 / classes).
+    public var classes: Int
+
+    public init(runs: [Run], classes: Int) { self.runs = runs; self.classes = classes }
+
+    /// Test images right out of test images, over every run.
+    public var accuracy: Proportion {
+        Proportion(runs.reduce(0) { $0 + $1.correct.filter { $0 == "1" }.count }, of: runs.reduce(0) { $0 + $1.correct.count })
+    }
+
+    /// The first divergence, naming its run when there are several ("seed 2 of 3: ...").
+    public var divergence: String? {
+        guard let i = runs.firstIndex(where: { $0.divergence != nil }) else { return nil }
+        return runs.count == 1 ? runs[i].divergence : "run \(i + 1) of \(runs.count): \(runs[i].divergence!)"
+    }
+
+    /// The paired table of `baseline` against these runs, pooled over runs; nil unless both hold the same seeds with
+    /// the same test images (so each image is compared with itself).
+    public func paired(against baseline: UtilityEvidence) -> PairedDifference? {
+        guard runs.count == baseline.runs.count, !runs.isEmpty else { return nil }
+        var t = (0, 0, 0, 0)
+        for (b, d) in zip(baseline.runs, runs) {
+            guard b.seed == d.seed, let p = PairedDifference(baseline: b.outcomes, defended: d.outcomes) else { return nil }
+            t.0 += p.bothRight; t.1 += p.lost; t.2 += p.gained; t.3 += p.bothWrong
+        }
+        return PairedDifference(bothRight: t.0, lost: t.1, gained: t.2, bothWrong: t.3)
     }
 }
 

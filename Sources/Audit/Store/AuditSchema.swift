@@ -10,6 +10,9 @@ enum AuditSchema {
         m.registerMigration("v3-stored-assessments") { db in try createAssessments(db) }
         m.registerMigration("v4-audit-digests") { db in try createDigests(db) }
         m.registerMigration("v5-verdict-evidence") { db in try addVerdictEvidence(db) }
+        m.registerMigration("v6-utility-evidence") { db in
+            try db.execute(sql: "ALTER TABLE utility_runs ADD COLUMN utility_evidence TEXT")
+        }
         return m
     }
 

@@ -31,6 +31,10 @@ public struct NewAudit: Sendable {
 extension AuditStore {
     /// Columns of `trials` besides `id` and `audit_id`, in insertion order: those of schema v1 (covered by digest
     /// version 1), then those added since (digest version 2).
+    /// `utility_runs` columns (after `id`) as schema v1 had them, and now (schema v6 adds `utility_evidence`).
+    static let utilityColumnsV1 = ["audit_id", "defence", "accuracy", "baseline_accuracy", "accuracy_drop", "rounds", "clients", "seed",
+                                   "seconds", "details", "recorded_at"]
+    static let utilityColumns = utilityColumnsV1 + ["utility_evidence"]
     static let trialColumns = trialColumnsV1 + ["leakage_evidence", "late_loss_drop"]
     static let reconstructionColumns = reconstructionColumnsV1 + ["reid_rank_ssim", "reid_rank_features", "reid_pool", "prior_ssim"]
     static let trialColumnsV1 = ["trial_key", "grid_index", "sample_index", "image_paths", "image_sha256", "attack",

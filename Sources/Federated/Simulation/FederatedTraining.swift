@@ -56,17 +56,23 @@ public enum FederatedTraining {
             epsilon = RDPAccountant.epsilon(noiseMultiplier: dp.noiseMultiplier, sampleRate: dp.sampleRate,
                                             steps: dp.steps * config.rounds, delta: dp.delta)
         }
-        return TrainingHistory(model: config.model.name, algorithm: config.algorithm, defence: defence.description,
+        let final = ModelEvaluation.evaluate(model: config.model, state: state, dataset: dataset, indices: test, bn: evalBN)
+        let finite = state.parameters.allSatisfy { $0.scalars.allSatisfy(\.isFinite) }
+        let finalAccuracy = records.last?.testAccuracy ?? initial.accuracy
+        var history = TrainingHistory(model: config.model.name, algorithm: config.algorithm, defence: defence.description,
                                defenceLabel: defence.label, clients: config.clients, learningRate: config.learningRate,
                                batchSize: config.batchSize, seed: seed, split: split,
                                trainOnlyClasses: split.trainOnlyClasses.map { dataset.classes[$0] }, testImages: test.count,
                                initialAccuracy: initial.accuracy, initialLoss: initial.loss, rounds: records,
-                               finalAccuracy: records.last?.testAccuracy ?? initial.accuracy,
+                               finalAccuracy: finalAccuracy,
                                tailAccuracy: TrainingHistory.tail(records, initial: initial.accuracy),
-                               finalConfusion: ModelEvaluation.evaluate(model: config.model, state: state, dataset: dataset,
-                                                                   indices: test, bn: evalBN).confusion,
+                               finalConfusion: final.confusion,
                                epsilon: epsilon, delta: defence.dp?.delta, seconds: Date().timeIntervalSince(t0),
                                finalState: state)
+        history.finalCorrect = final.correct
+        history.divergence = TrainingDivergence.cause(rounds: records, finalWeightsFinite: finite, finalAccuracy: finalAccuracy,
+                                                      classes: dataset.classes.count)
+        return history
     }
 
     /// One client's defended update for round `round`, from the global weights.

@@ -12,6 +12,8 @@ public enum ModelEvaluation {
         public var loss: Double
         /// counts[true label][predicted label].
         public var confusion: [[Int]]
+        /// Per image of `indices`, in order: predicted right (an image whose logits are not finite counts as wrong).
+        public var correct: [Bool] = []
     }
 
     /// Accuracy, mean cross-entropy and confusion counts over `indices`, in batches of `batchSize`,
@@ -22,6 +24,8 @@ public enum ModelEvaluation {
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
         guard !indices.isEmpty else { return Outcome(accuracy: .nan, loss: .nan, confusion: confusion) }
         var correct = 0, lossSum = 0.0
+        var right: [Bool] = []
+        right.reserveCapacity(indices.count)
         GradMode.withoutGrad {
             for start in stride(from: 0, to: indices.count, by: batchSize) {
                 let part = Array(indices[start..<min(start + batchSize, indices.count)])
@@ -32,13 +36,15 @@ public enum ModelEvaluation {
                 for (b, label) in y.enumerated() {
                     let row = v[(b * c)..<((b + 1) * c)]
                     let predicted = row.indices.max(by: { row[$0] < row[$1] })! - b * c
-                    if predicted == label { correct += 1 }
+                    let ok = predicted == label && row.allSatisfy(\.isFinite)
+                    right.append(ok)
+                    if ok { correct += 1 }
                     if predicted < k { confusion[label][predicted] += 1 }
                 }
             }
         }
         return Outcome(accuracy: Double(correct) / Double(indices.count), loss: lossSum / Double(indices.count),
-                       confusion: confusion)
+                       confusion: confusion, correct: right)
     }
 
     /// Accuracy and mean cross-entropy over `indices` (NaN for no images).

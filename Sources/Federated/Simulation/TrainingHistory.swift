@@ -42,6 +42,12 @@ public struct TrainingHistory: Sendable, Codable {
     public var tailAccuracy: Double
     /// Confusion counts of the final model on the test images: finalConfusion[true][predicted].
     public var finalConfusion: [[Int]]
+    /// Per test image (in `split.testIndices` order): the final model predicted it right. Pairs the runs of a
+    /// utility comparison image by image (`PairedDifference`). Not encoded (the audit log keeps it in the utility run).
+    public var finalCorrect: [Bool] = []
+    /// Why the run is not a usable model, when it is not: non-finite loss or weights, or test accuracy at or below
+    /// chance (1 / classes); nil for a healthy run (`TrainingDivergence`).
+    public var divergence: String? = nil
     /// DP: epsilon spent by each client over all rounds (RDP composition of the spec's `steps` releases at
     /// its sample rate, once per round), and its delta; nil without DP.
     public var epsilon: Double?
@@ -61,6 +67,27 @@ public struct TrainingHistory: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case model, algorithm, defence, defenceLabel, clients, learningRate, batchSize, seed, split, trainOnlyClasses,
-             testImages, initialAccuracy, initialLoss, rounds, finalAccuracy, tailAccuracy, finalConfusion, epsilon, delta, seconds
+             testImages, initialAccuracy, initialLoss, rounds, finalAccuracy, tailAccuracy, finalConfusion, divergence,
+             epsilon, delta, seconds
+    }
+}
+
+/// Whether a training run diverged, and why: the checks behind `TrainingHistory.divergence`.
+public enum TrainingDivergence {
+    /// The first cause found: a round whose training or test loss is not finite, final weights that are not finite, or
+    /// a final test accuracy at or below chance (1 / `classes`: what guessing one class reaches on balanced data).
+    public static func cause(rounds: [TrainingHistory.Round], finalWeightsFinite: Bool, finalAccuracy: Double, classes: Int) -> String? {
+        if let r = rounds.first(where: { !$0.trainLoss.isFinite }) {
+            return "the training loss is not finite from round \(r.round)"
+        }
+        if let r = rounds.first(where: { !$0.testLoss.isFinite && $0.testAccuracy.isFinite }) {
+            return "the test loss is not finite from round \(r.round)"
+        }
+        if !finalWeightsFinite { return "the final weights are not finite" }
+        let chance = 1 / Double(max(classes, 1))
+        if finalAccuracy.isFinite, finalAccuracy <= chance + 1e-12 {
+            return String(format: "test accuracy %.1f%% is at or below chance (%.1f%% for %d classes)", finalAccuracy * 100, chance * 100, classes)
+        }
+        return nil
     }
 }
