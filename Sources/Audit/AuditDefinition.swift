@@ -119,6 +119,11 @@ public struct FLSection: Codable, Sendable, Equatable {
     public var localSteps: Int?
     /// Local learning rate (FedAvg only).
     public var learningRate: Double?
+    /// The deployment's training, for the accountant (`fl.rounds`, `fl.sample_rate`): how many rounds the site takes
+    /// part in, and the share of its data behind each update (nil: the DP spec's own `sample-rate`). Whole-training
+    /// epsilon is stated only when `rounds` is given; `utility.*` stays the simulation that measures the accuracy cost.
+    public var rounds: Int? = nil
+    public var sampleRate: Double? = nil
 }
 
 /// One attack of the audit, with its settings resolved from the attack's defaults and the overrides.

@@ -199,7 +199,7 @@ public enum AuditDefinitionParser {
 
         mutating func flSection(_ n: YAMLNode?) throws -> FLSection {
             guard let n else { return FLSection(algorithm: .fedsgd, batchSize: 1, localSteps: nil, learningRate: nil) }
-            let m = try n.mapping(allowed: ["algorithm", "batch_size", "local_steps", "lr"])
+            let m = try n.mapping(allowed: ["algorithm", "batch_size", "local_steps", "lr", "rounds", "sample_rate"])
             for (_, v) in m.entries { _ = note(v) }
             let alg = FLAlgorithm(rawValue: try m.optional("algorithm")?.choice(FLAlgorithm.allCases.map(\.rawValue)) ?? "fedsgd")!
             let batch = try m.optional("batch_size")?.int() ?? 1
@@ -213,7 +213,10 @@ public enum AuditDefinitionParser {
                 if let s = m.optional("local_steps") { throw s.fail("local_steps applies to fedavg only (fedsgd sends one gradient)") }
                 if let s = m.optional("lr") { throw s.fail("lr applies to fedavg only (fedsgd sends the gradient itself)") }
             }
-            return FLSection(algorithm: alg, batchSize: batch, localSteps: steps, learningRate: lr)
+            var fl = FLSection(algorithm: alg, batchSize: batch, localSteps: steps, learningRate: lr)
+            fl.rounds = try m.optional("rounds")?.int(min: 1, max: 100_000_000)
+            fl.sampleRate = try m.optional("sample_rate")?.double(where: { $0 > 0 && $0 <= 1 }, "in (0, 1]")
+            return fl
         }
 
         mutating func attackList(_ n: YAMLNode) throws -> [AttackEntry] {

@@ -38,11 +38,19 @@ Audit {{auditID}} · {{date}} · model {{model}} · medpfl {{toolVersion}}
 
 ## Defence settings at a glance
 
-| Setting | Spec | Update SNR | DP ε | Test accuracy | Risk | Role |
-| --- | --- | ---: | ---: | ---: | --- | --- |
+| Setting | Spec | Update SNR | Guarantee (DP ε) | Test accuracy (95% CI) | Risk | Role |
+| --- | --- | ---: | --- | ---: | --- | --- |
 {{#settings}}
-| {{label}} | {{{id}}} | {{snr}} | {{epsilon}} | {{accuracy}} | **{{band}}** | {{role}} |
+| {{label}} | {{{id}}} | {{snr}} | {{guarantee}} | {{accuracy}} | **{{band}}** | {{role}} |
 {{/settings}}
+{{#hasGuarantees}}
+
+DP ε is for one update (the examples of its batch) and, where the audit file declares the site's training (`fl.rounds`, `fl.sample_rate`), over that whole training, from the RDP accountant. A formal guarantee bounds what any attack can learn; the others hold only against the attacks tried here:
+
+{{#guarantees}}
+- *{{label}}* ({{guarantee}}): {{reason}}
+{{/guarantees}}
+{{/hasGuarantees}}
 
 ## Results per defence setting and attack
 
@@ -238,7 +246,10 @@ pre { background: #f6f8fa; border: 1px solid var(--rule); padding: .6rem .8rem; 
 code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .88em; }
 hr { border: 0; border-top: 1px solid var(--rule); margin: 2rem 0 .8rem; }
 footer, hr + p { color: #57606a; font-size: .85rem; }
-@page { size: A4; margin: 14mm 12mm 16mm; }
+@page { size: A4; margin: 16mm 12mm 16mm;
+  @top-left { content: {{{printHeader}}}; font: 8pt "Liberation Sans", Arial, sans-serif; color: #57606a; }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt "Liberation Sans", Arial, sans-serif; color: #57606a; }
+}
 @media print {
   body { max-width: none; padding: 0; font-size: 9.5pt; }
   h1 { font-size: 17pt; } h2 { font-size: 13pt; } h3 { font-size: 11pt; }

@@ -39,6 +39,22 @@ public enum Escaping {
     }
 
     /// A fenced code block holding `s` verbatim: the fence is longer than any run of backticks in `s`.
+    /// A CSS string literal, quotes included, safe inside a `<style>` element: backslash and quote escaped, `<`, `>`,
+    /// `&` and control characters as CSS hex escapes (so no `</style>` can close the element).
+    public static func cssString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "<", ">", "&": out += "\\" + String(u.value, radix: 16) + " "
+            default:
+                if u.value < 0x20 || u.value == 0x7f { out += "\\" + String(u.value, radix: 16) + " " } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
     public static func codeBlock(_ s: String) -> String {
         var longest = 0, run = 0
         for c in s { run = c == "`" ? run + 1 : 0; longest = max(longest, run) }

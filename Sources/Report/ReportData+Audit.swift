@@ -48,6 +48,18 @@ extension ReportData {
             var setting = Setting(id: s.defence, label: s.label, snrDB: AuditAdapter.decibels(s.snr), epsilon: s.epsilon,
                                   delta: s.epsilon == nil ? nil : trials.first { $0.defence == s.defence }?.effect.delta,
                                   testAccuracy: s.accuracy, band: s.band.map(AuditAdapter.level))
+            setting.guarantee = s.guarantee?.label
+            setting.guaranteeReason = s.guarantee?.reason
+            setting.trainingEpsilon = s.trainingEpsilon
+            setting.trainingRounds = s.trainingRounds
+            setting.trainingSampleRate = s.trainingSampleRate
+            if let a = s.accuracyProportion, let i = a.interval {
+                setting.accuracyInterval = [i.lowerBound, i.upperBound]
+                setting.testImages = a.total
+            }
+            setting.utilityRuns = s.utilityRuns
+            if s.accuracyDrop != nil, s.accuracy != nil { setting.accuracyCost = RiskAssessment.costText(s) }
+            setting.divergence = s.divergence
             // Per-tensor SNR of the setting's first recorded update: the tensors an attacker reads most clearly.
             if let effect = trials.first(where: { $0.defence == s.defence && !$0.effect.perTensorSNR.isEmpty })?.effect {
                 setting.leastProtected = effect.perTensorSNR.filter { $0.snr.isFinite }.sorted { $0.snr > $1.snr }.prefix(3)

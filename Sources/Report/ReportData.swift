@@ -173,6 +173,22 @@ extension ReportData {
         /// The tensors the defence protects least (highest realised SNR, by the site's own names), e.g.
         /// "classifier.weight (31.2 dB)"; empty when the update is unchanged.
         public var leastProtected: [String] = []
+        /// "formal (DP)", "no formal guarantee" or "no defence", and why in one sentence per component (nil in older data).
+        public var guarantee: String? = nil
+        public var guaranteeReason: String? = nil
+        /// Epsilon over the site's whole training as the audit declares it (`fl.rounds` at `fl.sample_rate`), nil when
+        /// the setting is not DP or the audit does not declare the training.
+        public var trainingEpsilon: Double? = nil
+        public var trainingRounds: Int? = nil
+        public var trainingSampleRate: Double? = nil
+        /// The 95% interval of `testAccuracy` ([lower, upper]), the test images behind it over `utilityRuns` training runs.
+        public var accuracyInterval: [Double]? = nil
+        public var testImages: Int? = nil
+        public var utilityRuns: Int? = nil
+        /// The accuracy cost in words, with its paired 95% interval and sample ("3.2 accuracy points (95% CI ...)").
+        public var accuracyCost: String? = nil
+        /// Why training with this setting diverged, when it did.
+        public var divergence: String? = nil
 
         public init(id: String, label: String, snrDB: Double?, epsilon: Double? = nil, delta: Double? = nil,
                     testAccuracy: Double? = nil, band: RiskLevel?) {

@@ -83,6 +83,12 @@ public enum ReportNumbers {
     }
 
     /// "5 March 2025, 14:03 UTC".
+    /// "2026-12-03" (UTC).
+    public static func shortDate(_ d: Date) -> String {
+        let c = utc.dateComponents([.year, .month, .day], from: d)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
     public static func longDate(_ d: Date) -> String {
         let c = utc.dateComponents([.year, .month, .day, .hour, .minute], from: d)
         return "\(c.day!) \(months[c.month! - 1]) \(c.year!), \(String(format: "%02d:%02d", c.hour!, c.minute!)) UTC"

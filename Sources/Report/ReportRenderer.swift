@@ -38,7 +38,8 @@ public struct ReportRenderer: Sendable {
                             date: ReportNumbers.longDate(data.metadata.startedAt), toolVersion: data.metadata.toolVersion,
                             bandClass: declared.band?.rawValue ?? "none", bandTitle: ReportData.RiskLevel.title(declared.band),
                             bandUpper: (declared.band.map { $0.title + " risk" } ?? "Not assessed").uppercased(),
-                            declaredLabel: declared.label)
+                            declaredLabel: declared.label,
+                            printHeader: Escaping.cssString("\(data.metadata.site) · audit \(data.metadata.auditID) · \(ReportNumbers.longDate(data.metadata.startedAt))"))
         return templates.html.render(page)
     }
 
@@ -47,6 +48,8 @@ public struct ReportRenderer: Sendable {
         let heading: String, body: String
         let site: String, auditID: String, date: String, toolVersion: String
         let bandClass: String, bandTitle: String, bandUpper: String, declaredLabel: String
+        /// The running header of every printed page (site, audit, date) as a CSS string literal (`{{{printHeader}}}`).
+        let printHeader: String
     }
 
     /// Replaces `<img src="charts/x.svg" alt="..." />` (as libcmark writes a Markdown image) by the

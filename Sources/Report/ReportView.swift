@@ -10,7 +10,12 @@ struct ReportView {
     struct KeyValue { let key: String; let value: String }
     struct SettingLine {
         let label: String, id: String, snr: String, epsilon: String, accuracy: String, band: String, role: String
+        /// "formal (DP): ε 10.7; 8.03 over 100 rounds (δ = 1e-05)", "no formal guarantee", "no defence" (the ε alone, or "—",
+        /// in older data).
+        let guarantee: String
     }
+    /// Why a setting carries no formal guarantee (or what its DP guarantee covers), under the settings table.
+    struct GuaranteeLine { let label: String, guarantee: String, reason: String }
     struct ResultLine {
         let attack: String, asr: String, meanSSIM: String, maxSSIM: String, mse: String, psnr: String
         let leakage: String, seconds: String, band: String
@@ -50,6 +55,8 @@ struct ReportView {
     /// Markdown (a fenced code block).
     let commandBlock: String
     let settings: [SettingLine]
+    let guarantees: [GuaranteeLine]
+    let hasGuarantees: Bool
     let results: [ResultSection]
     // Images.
     let redacted: Bool
@@ -128,16 +135,32 @@ struct ReportView {
         }
         settings = data.settings.map { s in
             SettingLine(label: s.label, id: Escaping.codeSpan(s.id, inTable: true), snr: ReportNumbers.decibels(s.snrDB),
-                        epsilon: Self.epsilon(s), accuracy: s.testAccuracy.map(ReportNumbers.accuracy) ?? "—",
-                        band: ReportData.RiskLevel.title(s.band), role: role(s.id) ?? "")
+                        epsilon: Self.epsilon(s), accuracy: Self.accuracy(s),
+                        band: ReportData.RiskLevel.title(s.band), role: role(s.id) ?? "", guarantee: Self.guarantee(s))
         }
+        // One line per distinct reason (the four Laplace levels share theirs), settings in table order.
+        var grouped: [(labels: [String], guarantee: String, reason: String)] = []
+        for s in data.settings {
+            guard let g = s.guarantee, let reason = s.guaranteeReason, g != "no defence" else { continue }
+            if let k = grouped.firstIndex(where: { $0.guarantee == g && $0.reason == reason }) { grouped[k].labels.append(s.label) }
+            else { grouped.append(([s.label], g, reason)) }
+        }
+        guarantees = grouped.map { GuaranteeLine(label: $0.labels.joined(separator: "; "), guarantee: $0.guarantee, reason: $0.reason) }
+        hasGuarantees = !guarantees.isEmpty
         results = data.settings.compactMap { s in
             let rows = data.rows(setting: s.id)
             guard !rows.isEmpty else { return nil }
             var facts = "Update SNR \(ReportNumbers.decibels(s.snrDB))" + (s.snrDB == nil ? " (update unchanged)" : "")
             facts += s.epsilon.map { " · DP ε = \(ReportNumbers.epsilon($0))" + (s.delta.map { " at δ = \(ReportNumbers.delta($0))" } ?? "") }
-                ?? " · not differentially private"
-            if let a = s.testAccuracy { facts += " · test accuracy \(ReportNumbers.accuracy(a))" }
+                ?? (s.guarantee.map { " · \($0)" } ?? " · not differentially private")
+            if let t = s.trainingEpsilon, let r = s.trainingRounds {
+                facts += " · ε over the declared training (\(r) rounds" + (s.trainingSampleRate.map { " at sampling rate \(ReportNumbers.epsilon($0))" } ?? "")
+                    + ") = \(t.isInfinite ? "∞" : ReportNumbers.epsilon(t))"
+            }
+            if let g = s.guarantee, s.epsilon != nil { facts += " · \(g)" }
+            if s.testAccuracy != nil { facts += " · test accuracy \(Self.accuracy(s))" }
+            if let c = s.accuracyCost { facts += " · accuracy cost \(c)" }
+            if let d = s.divergence { facts += " · training diverged: \(d)" }
             facts += " · overall risk \(ReportData.RiskLevel.title(s.band))"
             if !s.leastProtected.isEmpty { facts += " · least protected tensors: " + s.leastProtected.joined(separator: ", ") }
             let perUpdate = rows.compactMap { r in Self.perUpdate(r, name: data.attack(r.attack)!.name) }
@@ -241,8 +264,30 @@ struct ReportView {
         return n.isEmpty ? "not applicable" : "not applicable: \(n)"
     }
 
+    /// "10.7 (δ = 1e-05)" for one update, "10.7; 85.2 over 100 rounds (δ = 1e-05)" with the declared training.
     static func epsilon(_ s: ReportData.Setting) -> String {
         guard let e = s.epsilon else { return "—" }
-        return ReportNumbers.epsilon(e) + (s.delta.map { " (δ = \(ReportNumbers.delta($0)))" } ?? "")
+        var text = ReportNumbers.epsilon(e)
+        if let t = s.trainingEpsilon, let r = s.trainingRounds {
+            text += "; \(t.isInfinite ? "∞" : ReportNumbers.epsilon(t)) over \(r) round\(r == 1 ? "" : "s")"
+        }
+        return text + (s.delta.map { " (δ = \(ReportNumbers.delta($0)))" } ?? "")
+    }
+
+    /// The guarantee column: the kind, with DP's epsilon.
+    static func guarantee(_ s: ReportData.Setting) -> String {
+        guard let g = s.guarantee else { return s.epsilon == nil ? "—" : "DP: ε " + epsilon(s) }
+        return s.epsilon == nil ? g : "\(g): ε \(epsilon(s))"
+    }
+
+    /// "61% (95% CI 44–76%)", "0% (diverged)", "—" when not measured.
+    static func accuracy(_ s: ReportData.Setting) -> String {
+        guard let a = s.testAccuracy else { return "—" }
+        var text = ReportNumbers.accuracy(a)
+        if let i = s.accuracyInterval, i.count == 2 {
+            text += " (\(String(format: "%.1f", i[0] * 100))–\(ReportNumbers.accuracy(i[1])))"
+        }
+        if s.divergence != nil { text += " diverged" }
+        return text
     }
 }

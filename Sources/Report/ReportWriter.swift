@@ -5,9 +5,11 @@ import SafeIO
 public struct ReportOptions: Sendable {
     /// Which files to write.
     public enum Output: String, Sendable, CaseIterable {
-        case md, html, both
-        var markdown: Bool { self != .html }
+        /// `pdf` writes `report.html` and prints it to `report.pdf` with headless Chromium (`PDFPrinter`).
+        case md, html, both, pdf
+        var markdown: Bool { self == .md || self == .both }
         var html: Bool { self != .md }
+        var pdf: Bool { self == .pdf }
     }
 
     public var output: Output
@@ -39,6 +41,8 @@ public struct ReportOutput: Sendable, Equatable {
     public var images: [String]
     /// SVG files written (Markdown reports only).
     public var charts: [String]
+    /// The printed report (`--format pdf`).
+    public var pdf: String? = nil
 }
 
 /// Writes a report folder: `report.md` with `images/` and `charts/` beside it, and/or a self-contained
@@ -46,11 +50,11 @@ public struct ReportOutput: Sendable, Equatable {
 ///
 /// Everything is rendered into a private staging folder first and moved into place only when all of it
 /// succeeded, so bad data or a broken template leaves nothing half-written. The report owns
-/// `report.md`, `report.html`, `images/` and `charts/` in the folder: each run replaces them, and
+/// `report.md`, `report.html`, `report.pdf`, `images/` and `charts/` in the folder: each run replaces them, and
 /// removes those it does not write (so a redacted report never leaves older patient images behind).
 /// Folders are created 0700, files 0600.
 public enum ReportWriter {
-    static let managed = ["report.md", "report.html", "images", "charts"]
+    static let managed = ["report.md", "report.html", "report.pdf", "images", "charts"]
 
     @discardableResult
     public static func write(_ data: ReportData, to directory: String, options: ReportOptions = ReportOptions()) throws -> ReportOutput {
@@ -92,6 +96,10 @@ public enum ReportWriter {
             let html = renderer.html(markdown: markdown, data: data, charts: charts, pngs: pngs)
             try ReportFiles.writePrivate(html, to: staged("report.html"))
             written.append("report.html")
+            if options.output.pdf {
+                try PDFPrinter.print(html: staged("report.html"), to: staged("report.pdf"), scratch: staging)
+                written.append("report.pdf")
+            }
         }
         if options.output.markdown {
             try ReportFiles.writePrivate(markdown, to: staged("report.md"))
@@ -117,6 +125,7 @@ public enum ReportWriter {
         return ReportOutput(markdown: written.contains("report.md") ? "report.md" : nil,
                             html: written.contains("report.html") ? "report.html" : nil,
                             images: options.output.markdown ? uniqueImages : [],
-                            charts: options.output.markdown ? charts.map(\.path) : [])
+                            charts: options.output.markdown ? charts.map(\.path) : [],
+                            pdf: written.contains("report.pdf") ? "report.pdf" : nil)
     }
 }

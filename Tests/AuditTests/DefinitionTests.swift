@@ -30,6 +30,10 @@ final class DefinitionTests: XCTestCase {
                        "sweeps expand in order and the declared defence is added to the grid")
         XCTAssertEqual(d.declaredDefence.description, "prune:p=90")
         XCTAssertEqual(d.thresholds, RiskThresholds())
+        XCTAssertNil(d.fl.rounds, "the deployment's training is not declared unless the file says")
+        let declared = try AuditDefinitionParser.load(try f.write("b.yaml", AuditFixture.yaml(extra: "fl:\n  rounds: 100\n  sample_rate: 0.01\n"))).definition
+        XCTAssertEqual(declared.fl.rounds, 100)
+        XCTAssertEqual(declared.fl.sampleRate, 0.01)
     }
 
     func testUnknownKeyNamesKeyAndLine() throws {
@@ -90,6 +94,9 @@ final class DefinitionTests: XCTestCase {
             ("fl:\n  local_steps: 3\n", ["fl.local_steps", "fedavg only"]),
             ("thresholds:\n  high_ssim: 0.4\n  medium_ssim: 0.6\n", ["thresholds", "must not exceed high_ssim"]),
             ("utility:\n  rounds: 3\n", ["utility", "missing required key 'max_accuracy_drop'"]),
+            ("fl:\n  rounds: 0\n", ["fl.rounds", "at least 1"]),
+            ("fl:\n  sample_rate: 1.5\n", ["fl.sample_rate", "must be in (0, 1]"]),
+            ("utility:\n  max_accuracy_drop: 0.05\n  seeds: 0\n", ["utility.seeds", "at least 1"]),
         ]
         for (block, fragments) in extra {
             let path = try f.write("t.yaml", AuditFixture.yaml(extra: block))

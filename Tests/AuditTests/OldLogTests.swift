@@ -26,7 +26,7 @@ final class OldLogTests: XCTestCase {
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let store = try AuditStore(readingAt: path)
         XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable"])
-        XCTAssertEqual(try store.pendingMigrations(), ["v3-stored-assessments", "v4-audit-digests", "v5-verdict-evidence"])
+        XCTAssertEqual(try store.pendingMigrations(), ["v3-stored-assessments", "v4-audit-digests", "v5-verdict-evidence", "v6-utility-evidence"])
         let v = try store.verify(audit: 1)
         XCTAssertEqual(v.outcome, .noDigest, "0.1.0 wrote no digest: reported, not failed")
         XCTAssertEqual(v.problem, "audit 1 was finished by medpfl 0.1.0, before audit digests: it cannot be verified")
@@ -45,7 +45,9 @@ final class OldLogTests: XCTestCase {
             XCTAssertEqual(s.band?.rawValue, o["band"] as? String, s.defence)
             // 0.1.0's verdict, word for word, but for the 95% interval each attack's success rate now carries.
             XCTAssertTrue(s.verdict.filter { $0.contains(" rebuilt ") }.allSatisfy { $0.contains(", 95% CI ") }, "\(s.verdict)")
-            XCTAssertEqual(s.verdict.map(Self.withoutIntervals), o["verdict"] as! [String], s.defence)
+            // ... and for the guarantee line each setting now ends with (0.1.0 had none for these heuristic settings).
+            XCTAssertEqual(s.verdict.last, "No formal guarantee: " + s.guarantee!.reason, s.defence)
+            XCTAssertEqual(s.verdict.dropLast().map(Self.withoutIntervals), o["verdict"] as! [String], s.defence)
             for (x, y) in zip(s.attacks, o["attacks"] as! [[String: Any]]) {
                 XCTAssertEqual(x.asr, y["asr"] as! Double, "\(s.defence) \(x.attack)")
                 XCTAssertEqual(x.meanSSIM, y["meanSSIM"] as! Double, accuracy: 1e-12, "\(s.defence) \(x.attack)")

@@ -170,6 +170,29 @@ final class RiskAssessmentTests: XCTestCase {
                       "\(broken.settings[1].verdict)")
     }
 
+    /// Every setting says whether it carries a formal guarantee; DP states epsilon for one update and over the training the
+    /// audit declares (Opacus: sigma 0.5, q 0.01, 100 steps = 8.03), or says the training is not accounted.
+    func testEachSettingDeclaresItsGuaranteeAndDPItsWholeTrainingEpsilon() throws {
+        var d = try definition(["none", "laplace:level=100", "dp:clip=4,sigma=0.5", "prune:p=90"])
+        let trials = trial("none", ssim: 0.99, success: 1, snr: .infinity) + trial("laplace:level=100", ssim: 0.2, snr: 5)
+            + trial("dp:clip=4,sigma=0.5", ssim: 0.1, snr: 1) + trial("prune:p=90", ssim: 0.3, snr: 3)
+        let undeclared = RiskAssessment.assess(trials: trials, utility: [], definition: d)
+        XCTAssertEqual(undeclared.settings.map { $0.guarantee!.kind }, [DefenceGuarantee.Kind.none, .heuristic, .formal, .heuristic])
+        XCTAssertNil(undeclared.settings[2].trainingEpsilon)
+        XCTAssertTrue(undeclared.settings[2].verdict.contains { $0.hasPrefix("Formal guarantee: (ε, δ)-differential privacy, ε = 10.7 at δ = 1e-05 for one update; the whole training is not accounted") },
+                      "\(undeclared.settings[2].verdict)")
+        XCTAssertTrue(undeclared.settings[1].verdict.contains("No formal guarantee: " + DefenceSpec.Component.noise.guarantee.reason))
+        XCTAssertTrue(undeclared.settings[3].verdict.contains("No formal guarantee: " + DefenceSpec.Component.prune.guarantee.reason))
+        d.fl.rounds = 100
+        d.fl.sampleRate = 0.01
+        let declared = RiskAssessment.assess(trials: trials, utility: [], definition: d)
+        let dp = declared.settings[2]
+        XCTAssertEqual(try XCTUnwrap(dp.trainingEpsilon), 8.030725352808414, accuracy: 1e-5 * 8.03)
+        XCTAssertEqual(dp.delta, 1e-5)
+        XCTAssertTrue(dp.verdict.contains { $0.contains("ε = 8.03 over the site's training as declared (100 rounds at sampling rate 0.01).") }, "\(dp.verdict)")
+        XCTAssertNil(declared.settings[1].trainingEpsilon, "no epsilon for a heuristic setting, declared training or not")
+    }
+
     func testNoLowSettingSaysSoAndNamesTheLeastRisky() throws {
         let d = try definition(["none", "laplace:level=100", "prune:p=90"])
         let trials = trial("none", ssim: 0.99, success: 1, labels: 1, snr: .infinity)

@@ -9,12 +9,12 @@ final class StoreTests: XCTestCase {
         let f = try AuditFixture()
         let path = f.path("log/audit.sqlite")
         let store = try AuditStore(path: path)
-        XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable", "v3-stored-assessments", "v4-audit-digests", "v5-verdict-evidence"])
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-audit-log", "v2-finished-audits-are-immutable", "v3-stored-assessments", "v4-audit-digests", "v5-verdict-evidence", "v6-utility-evidence"])
         let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
         XCTAssertEqual(mode, 0o600, "the log holds patient images: owner-only")
         let dirMode = (try FileManager.default.attributesOfItem(atPath: f.path("log"))[.posixPermissions] as? NSNumber)?.intValue
         XCTAssertEqual(dirMode, 0o700)
-        XCTAssertEqual(try AuditStore(path: path).appliedMigrations().count, 5, "reopening applies nothing twice")
+        XCTAssertEqual(try AuditStore(path: path).appliedMigrations().count, 6, "reopening applies nothing twice")
         XCTAssertEqual(try store.integrityCheck(), "ok")
         XCTAssertThrowsError(try AuditStore(path: f.path("absent.sqlite"), create: false))
         try f.write("junk.sqlite", String(repeating: "not a database ", count: 100))

@@ -19,10 +19,11 @@ final class CLITests: XCTestCase {
     }
 
     @discardableResult
-    func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let o = Pipe(), e = Pipe()
         p.standardOutput = o; p.standardError = e
         try p.run()
@@ -187,7 +188,12 @@ final class CLITests: XCTestCase {
                                  "- Against a malicious server that modifies the model it sends: not assessed (the audit ran no attack of this threat model; add the imprint attack).",
                                  ""], at: rec)
         // The same text but for the 95% interval each attack's success rate now carries (0.1.0 printed none).
-        let lines = r.out.components(separatedBy: "\n")
+        // ... and but for the drop column, which now says its interval (none here: 0.1.0 measured no accuracy) ...
+        want = want.map { $0.hasPrefix("Defence  ") && $0.hasSuffix("Acc. drop (pts)") ? $0 + " [95% CI]" : $0 }
+        // ... and but for the guarantee line each setting's verdict now ends with (0.1.0 printed none).
+        let all = r.out.components(separatedBy: "\n")
+        XCTAssertEqual(all.filter { $0.contains("No formal guarantee: ") }.count, 2, r.out)
+        let lines = all.filter { !$0.contains("No formal guarantee: ") }
         XCTAssertTrue(lines.contains { $0.contains("(attack success 0%, 95% CI 0–66%)") }, r.out)
         XCTAssertEqual(lines.map { $0.replacingOccurrences(of: #", 95% CI [0-9]+–[0-9]+%"#, with: "", options: .regularExpression) }, want)
         XCTAssertEqual(try run(["history", "--db", db]).code, 0)

@@ -108,4 +108,52 @@ final class ChromiumRenderTests: XCTestCase {
         let a4Pages = text.components(separatedBy: "/MediaBox [0 0 594.9").count - 1
         XCTAssertGreaterThanOrEqual(a4Pages, 4, "several A4 pages (595 x 842 pt)")
     }
+
+    /// A tool from poppler-utils (CI installs it); fails the test without it.
+    func poppler(_ tool: String, _ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "\(tool) failed")
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `--format pdf`: report.html printed to an owner-only A4 PDF whose text holds the verdict, and whose every page is
+    /// headed with the site, audit and date and numbered "Page k of n" (the template's @page margin boxes).
+    func testPDFFormatPrintsTheReportWithHeaderAndPageNumbers() throws {
+        guard Self.browser() != nil else { return XCTFail("chromium not found on PATH: apt-get install -y chromium") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/pdftotext") else {
+            return XCTFail("pdftotext not found: apt-get install -y poppler-utils")
+        }
+        let dir = scratch! + "/pdf"
+        let data = try ReportFixture.data()
+        let written = try ReportWriter.write(data, to: dir, options: ReportOptions(output: .pdf))
+        XCTAssertEqual(written.pdf, "report.pdf")
+        XCTAssertEqual(written.html, "report.html")
+        XCTAssertNil(written.markdown)
+        let pdf = dir + "/report.pdf"
+        var st = stat()
+        XCTAssertEqual(stat(pdf, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o600, "the PDF shows patients: owner-only")
+        let info = try poppler("pdfinfo", [pdf])
+        let pages = try XCTUnwrap(info.split(separator: "\n").first { $0.hasPrefix("Pages:") }.flatMap { Int($0.split(separator: " ").last!) })
+        XCTAssertGreaterThanOrEqual(pages, 4, info)
+        XCTAssertTrue(info.contains("(A4)"), "A4: \(info)")
+        let text = try poppler("pdftotext", ["-layout", pdf, "-"])
+        XCTAssertTrue(text.contains("Overall gradient-leakage risk at the declared setting"), "the verdict banner is in the PDF")
+        XCTAssertTrue(text.contains(data.metadata.site), "the running header names the site")
+        XCTAssertTrue(text.contains("audit \(data.metadata.auditID)"), "the running header names the audit")
+        XCTAssertTrue(text.contains("Page 1 of \(pages)") && text.contains("Page \(pages) of \(pages)"), "every page numbered")
+        XCTAssertGreaterThanOrEqual(text.components(separatedBy: "\(data.metadata.site) · audit \(data.metadata.auditID) · ").count - 1, pages,
+                                    "the header (site · audit · date) on every page")
+        // Writing another format afterwards removes the PDF (the report owns its files).
+        try ReportWriter.write(data, to: dir, options: ReportOptions(output: .md))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pdf))
+    }
 }

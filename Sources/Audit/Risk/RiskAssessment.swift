@@ -62,6 +62,16 @@ public enum RiskAssessment {
                                 accuracyDrop: run?.drop, withinBudget: run.flatMap { r in budget.map { r.drop <= $0 } },
                                 labelLeakage: attacks.map(\.labelLeakage).max() ?? 0, verdict: [])
             if let run { cost(&s, run: run, baseline: baselineRun, isNone: spec.isNone, budget: budget) }
+            s.guarantee = spec.guarantee
+            if let dp = spec.dp {
+                s.epsilon = s.epsilon ?? dp.epsilon
+                s.delta = dp.delta
+                if let rounds = d.fl.rounds {
+                    s.trainingEpsilon = spec.trainingEpsilon(rounds: rounds, sampleRate: d.fl.sampleRate)
+                    s.trainingRounds = rounds
+                    s.trainingSampleRate = d.fl.sampleRate ?? dp.sampleRate
+                }
+            }
             s.verdict = verdict(s, thresholds: t)
             settings.append(s)
         }
@@ -176,7 +186,7 @@ public enum RiskAssessment {
 
     /// The cost of a setting with its interval and sample: "3.2 accuracy points (95% CI −4.1 to 10.5 points; 55% vs 58% without
     /// defence, paired over 93 test images in 3 training runs)"; `costText(_:accuracy:)` when no interval is known.
-    static func costText(_ s: SettingRisk) -> String {
+    public static func costText(_ s: SettingRisk) -> String {
         guard let drop = s.accuracyDrop, let acc = s.accuracy else { return "not measured" }
         guard let p = s.pairedDrop, let i = p.interval else {
             if let a = s.accuracyProportion, let ai = a.interval {
@@ -243,8 +253,35 @@ public enum RiskAssessment {
         } else {
             lines.append("Accuracy cost: not measured.")
         }
-        if let e = s.epsilon { lines.append("Differential privacy: epsilon \(fmt(e)) for this release.") }
+        lines.append(guaranteeText(s))
         return lines
+    }
+
+    /// The setting's guarantee in one line: for DP, epsilon for one update and over the declared training; otherwise why
+    /// nothing is bounded.
+    public static func guaranteeText(_ s: SettingRisk) -> String {
+        guard let g = s.guarantee else {
+            return s.epsilon.map { "Differential privacy: epsilon \(fmt($0)) for this release." } ?? "No formal guarantee."
+        }
+        switch g.kind {
+        case .formal:
+            let delta = s.delta.map { " at δ = \(String(format: "%.3g", $0))" } ?? ""
+            var line = "Formal guarantee: (ε, δ)-differential privacy, ε = \(epsilonText(s.epsilon))\(delta) for one update"
+            if let rounds = s.trainingRounds, let q = s.trainingSampleRate {
+                line += " and ε = \(epsilonText(s.trainingEpsilon)) over the site's training as declared (\(rounds) round\(rounds == 1 ? "" : "s") "
+                    + "at sampling rate \(String(format: "%.3g", q)))."
+            } else {
+                line += "; the whole training is not accounted, because the audit file does not declare fl.rounds."
+            }
+            return line + " " + g.reason
+        case .heuristic, .none: return "No formal guarantee: " + g.reason
+        }
+    }
+
+    /// Epsilon with three significant digits ("10.7", "1.2e+03"), "not stated" when nil.
+    static func epsilonText(_ e: Double?) -> String {
+        guard let e else { return "not stated" }
+        return e.isInfinite ? "∞" : String(format: "%.3g", e)
     }
 
     /// e.g. "cpl rebuilt 5 of 6 images (attack success 83%, 95% CI 44–97%), mean SSIM 0.91, best SSIM 0.99".

@@ -1,5 +1,6 @@
 import Metrics
 import Evaluation
+import Federated
 import Foundation
 
 /// How exposed a setting leaves the site's patients.
@@ -119,6 +120,17 @@ public struct SettingRisk: Codable, Sendable, Equatable {
     public var divergence: String? = nil
     /// When the measured drop is within the budget but its upper bound is not: the test images that would tell.
     public var testImagesNeeded: Int? = nil
+    /// Whether the setting carries a formal guarantee (DP) or only a heuristic one, and why (nil in assessments made
+    /// before it was declared).
+    public var guarantee: DefenceGuarantee? = nil
+    /// The delta of `epsilon` and `trainingEpsilon`.
+    public var delta: Double? = nil
+    /// Epsilon over the site's whole training as the audit declares it (`fl.rounds` updates at `fl.sample_rate`), nil
+    /// when the setting is not DP or the audit does not declare `fl.rounds`.
+    public var trainingEpsilon: Double? = nil
+    /// The declaration behind `trainingEpsilon`: rounds, and the sampling rate used.
+    public var trainingRounds: Int? = nil
+    public var trainingSampleRate: Double? = nil
 
     /// The drop's 95% upper bound (the point estimate when no interval is known).
     public var dropUpperBound: Double? { pairedDrop?.interval?.upperBound ?? accuracyDrop }
