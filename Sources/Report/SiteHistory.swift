@@ -54,7 +54,7 @@ public struct SiteHistory: Sendable, Equatable {
     public func chart() -> SVGLineChart {
         var c = SVGLineChart(title: "Risk at the declared setting, audit by audit", xLabel: "audit (oldest first)",
                              yLabel: "SSIM / rate", xDomain: 0.5...(Double(max(entries.count, 1)) + 0.5), yDomain: 0...1,
-                             yTickFormat: { String(format: "%.1f", $0) })
+                             yTickFormat: { String(format: "%g", $0) })
         c.automaticXTicksUpTo = -1
         c.extraXTicks = entries.enumerated().map { (Double($0.offset + 1), "#\($0.element.auditID) \(ReportNumbers.shortDate($0.element.startedAt))") }
         let colours = entries.map { SiteHistory.colour($0.band) }

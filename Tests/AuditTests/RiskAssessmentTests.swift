@@ -179,7 +179,7 @@ final class RiskAssessmentTests: XCTestCase {
         let undeclared = RiskAssessment.assess(trials: trials, utility: [], definition: d)
         XCTAssertEqual(undeclared.settings.map { $0.guarantee!.kind }, [DefenceGuarantee.Kind.none, .heuristic, .formal, .heuristic])
         XCTAssertNil(undeclared.settings[2].trainingEpsilon)
-        XCTAssertTrue(undeclared.settings[2].verdict.contains { $0.hasPrefix("Formal guarantee: (ε, δ)-differential privacy, ε = 10.7 at δ = 1e-05 for one update; the whole training is not accounted") },
+        XCTAssertTrue(undeclared.settings[2].verdict.contains { $0.hasPrefix("Formal guarantee: (ε, δ)-differential privacy, ε = 10.7 at δ = 1e-05 for one update (the examples of its batch); the whole training is not accounted") },
                       "\(undeclared.settings[2].verdict)")
         XCTAssertTrue(undeclared.settings[1].verdict.contains("No formal guarantee: " + DefenceSpec.Component.noise.guarantee.reason))
         XCTAssertTrue(undeclared.settings[3].verdict.contains("No formal guarantee: " + DefenceSpec.Component.prune.guarantee.reason))
@@ -189,7 +189,7 @@ final class RiskAssessmentTests: XCTestCase {
         let dp = declared.settings[2]
         XCTAssertEqual(try XCTUnwrap(dp.trainingEpsilon), 8.030725352808414, accuracy: 1e-5 * 8.03)
         XCTAssertEqual(dp.delta, 1e-5)
-        XCTAssertTrue(dp.verdict.contains { $0.contains("ε = 8.03 over the site's training as declared (100 rounds at sampling rate 0.01).") }, "\(dp.verdict)")
+        XCTAssertTrue(dp.verdict.contains { $0.contains("ε = 8.03 over the site's training as declared (100 rounds at sampling rate 0.01: any one example of the site).") }, "\(dp.verdict)")
         XCTAssertNil(declared.settings[1].trainingEpsilon, "no epsilon for a heuristic setting, declared training or not")
     }
 

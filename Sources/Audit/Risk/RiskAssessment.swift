@@ -266,10 +266,10 @@ public enum RiskAssessment {
         switch g.kind {
         case .formal:
             let delta = s.delta.map { " at δ = \(String(format: "%.3g", $0))" } ?? ""
-            var line = "Formal guarantee: (ε, δ)-differential privacy, ε = \(epsilonText(s.epsilon))\(delta) for one update"
+            var line = "Formal guarantee: (ε, δ)-differential privacy, ε = \(epsilonText(s.epsilon))\(delta) for one update (the examples of its batch)"
             if let rounds = s.trainingRounds, let q = s.trainingSampleRate {
                 line += " and ε = \(epsilonText(s.trainingEpsilon)) over the site's training as declared (\(rounds) round\(rounds == 1 ? "" : "s") "
-                    + "at sampling rate \(String(format: "%.3g", q)))."
+                    + "at sampling rate \(String(format: "%.3g", q)): any one example of the site)."
             } else {
                 line += "; the whole training is not accounted, because the audit file does not declare fl.rounds."
             }
