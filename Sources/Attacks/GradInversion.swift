@@ -17,8 +17,14 @@ import Tensor
 /// network's (normalised) input space and boxed there to the pixel range after every step; the iterate with
 /// the lowest objective is returned. Where breaching differs from the paper: the paper's noise is 0.2 (breaching
 /// 0.01), its gradient distance an L2 norm with its own weights, and it adds a group-consistency prior over
-/// several seeds (breaching leaves it out; medpfl too, for now: `restarts` runs independent starts, the one
-/// with the lowest objective kept). medpfl differs from both in two places: labels come from `LabelInference`
+/// several seeds (breaching leaves it out). medpfl has it as an option (`group`, default 1: off): G members from
+/// their own random starts optimised in lock-step, each pulled towards the members' pixel-wise mean by
+/// `group_weight` x ||z_g - mean||_2 (the mean held constant, as AIJack's `group_consistency`; the paper registers
+/// the members before averaging, medpfl does not); the returned image is whichever of the members and their mean
+/// has the lowest objective without the group term (chosen on the attacker's own objective, never against the
+/// original). The paper also jitters and flips the dummy batch at random before every evaluation; medpfl does when
+/// `jitter` (pixels, cyclic shift) or `flip` is set (default off, as breaching's configuration). `restarts` runs
+/// independent starts (each a group when `group` > 1), the one with the lowest objective kept. medpfl differs from both in two places: labels come from `LabelInference`
 /// (LLG+ on these batch-norm models, where it measured better than iLRG; breaching's
 /// `yin` strategy takes the B classes with the most negative weight-gradient minimum, which assumes the B
 /// labels are distinct), and TV is the mean absolute neighbour difference without breaching's zero-padded
@@ -34,7 +40,8 @@ enum GradInversion: AttackMethod {
     static var defaults: AttackConfig {
         AttackConfig(kind: AttackKind(registered: key), iterations: 20_000, maxIterPerStep: 1, learningRate: 0.1, initialization: .randn,
                      restarts: 1, tvWeight: 1e-4, earlyStopLoss: nil, signedGradients: false, restartPolicy: .always,
-                     extras: ["bn_prior": "0.1", "first_bn": "10", "l2": "1e-06", "match_scale": "0.0001", "langevin": "0.01", "warmup": "50"])
+                     extras: ["bn_prior": "0.1", "first_bn": "10", "l2": "1e-06", "match_scale": "0.0001", "langevin": "0.01", "warmup": "50",
+                              "group": "1", "group_weight": "0.01", "jitter": "0", "flip": "0"])
     }
     static let parameters: [AttackParameter] = [
         .iterations("Adam iterations."), .learningRate, .initialization, .totalVariation, .restarts,
@@ -44,13 +51,25 @@ enum GradInversion: AttackMethod {
         .extra("match_scale", .number(min: 0, inclusive: false), doc: "Scale of the squared-L2 gradient matching term."),
         .extra("langevin", .number(min: 0, inclusive: true), doc: "Langevin noise added to the image gradient, times the learning rate."),
         .extra("warmup", .integer(min: 0), doc: "Iterations of linear learning-rate warm-up before the cosine decay."),
+        .extra("group", .integer(min: 1), doc: "Members of the group-consistency prior (1: off): starts optimised together, each pulled to their mean."),
+        .extra("group_weight", .number(min: 0, inclusive: true), doc: "Weight of the group-consistency term ||z - mean||_2."),
+        .extra("jitter", .integer(min: 0), doc: "Random cyclic shift of the dummy batch before each evaluation, up to this many pixels (0: off)."),
+        .extra("flip", .integer(min: 0), doc: "1: random horizontal flip of the dummy batch before each evaluation (0: off)."),
     ]
 
-    struct Settings { let bnPrior, firstBN, l2, matchScale, langevin: Float; let warmup: Int }
+    struct Settings {
+        let bnPrior, firstBN, l2, matchScale, langevin: Float; let warmup: Int
+        var group = 1, groupWeight: Float = 0.01, jitter = 0, flip = false
+    }
     static func settings(_ c: AttackConfig) -> Settings {
-        Settings(bnPrior: Float(c.extraNumber("bn_prior") ?? 0.1), firstBN: Float(c.extraNumber("first_bn") ?? 10),
-                 l2: Float(c.extraNumber("l2") ?? 1e-6), matchScale: Float(c.extraNumber("match_scale") ?? 1e-4),
-                 langevin: Float(c.extraNumber("langevin") ?? 0.01), warmup: c.extraInteger("warmup") ?? 50)
+        var s = Settings(bnPrior: Float(c.extraNumber("bn_prior") ?? 0.1), firstBN: Float(c.extraNumber("first_bn") ?? 10),
+                         l2: Float(c.extraNumber("l2") ?? 1e-6), matchScale: Float(c.extraNumber("match_scale") ?? 1e-4),
+                         langevin: Float(c.extraNumber("langevin") ?? 0.01), warmup: c.extraInteger("warmup") ?? 50)
+        s.group = max(1, c.extraInteger("group") ?? 1)
+        s.groupWeight = Float(c.extraNumber("group_weight") ?? 0.01)
+        s.jitter = c.extraInteger("jitter") ?? 0
+        s.flip = (c.extraInteger("flip") ?? 0) != 0
+        return s
     }
 
     static func inapplicability(model: Model, batchSize: Int) -> String? {
@@ -62,6 +81,8 @@ enum GradInversion: AttackMethod {
         return "Adam, \(c.iterations) iterations, learning rate \(g(c.learningRate)) (\(s.warmup)-iteration warm-up, cosine decay), squared-L2 gradient matching x \(g(Double(s.matchScale))), "
             + "batch-norm statistics prior \(g(Double(s.bnPrior))) (first layer x \(g(Double(s.firstBN)))), total variation \(g(c.tvWeight)), L2 \(g(Double(s.l2))), "
             + "Langevin noise \(g(Double(s.langevin))), labels restored from the update, \(c.restarts) start\(c.restarts == 1 ? "" : "s") (lowest objective kept)"
+            + (s.group > 1 ? ", group consistency over \(s.group) members x \(g(Double(s.groupWeight)))" : "")
+            + (s.jitter > 0 || s.flip ? ", random \([s.jitter > 0 ? "jitter up to \(s.jitter) px" : nil, s.flip ? "flips" : nil].compactMap { $0 }.joined(separator: " and "))" : "")
     }
 
     static func summary(_ c: AttackConfig) -> String {
@@ -88,12 +109,16 @@ enum GradInversion: AttackMethod {
         var rng = SeededGenerator(seed: seed)
         var best: (z: [Float], loss: Double, trace: [Double])? = nil
         var iterations = 0, evaluations = 0
+        let members = objective.settings.group
         for r in 0..<max(1, config.restarts) {
-            var z0: Tensor
-            if r == 0, let s = start?.images { z0 = p.model.inputNormalization.map { $0.apply(s) } ?? s }
-            else { z0 = Tensor.randn(p.imageShape, using: &rng) }
-            let o = objective.adam(z0.scalars, config: config, rng: &rng, progress: progress)
-            iterations += o.iterations; evaluations += o.iterations + 1
+            var starts: [[Float]] = []
+            for k in 0..<members {
+                if r == 0, k == 0, let s = start?.images { starts.append((p.model.inputNormalization.map { $0.apply(s) } ?? s).scalars) }
+                else { starts.append(Tensor.randn(p.imageShape, using: &rng).scalars) }
+            }
+            let o = members == 1 ? objective.adam(starts[0], config: config, rng: &rng, progress: progress)
+                : objective.adamGroup(starts, config: config, rng: &rng, progress: progress)
+            iterations += o.iterations; evaluations += (o.iterations + 1) * members + (members > 1 ? 1 : 0)
             if best == nil || (o.loss.isFinite && !(best!.loss <= o.loss)) { best = (o.z, o.loss, o.trace) }
         }
         let z = Tensor(shape: p.imageShape, data: best!.z)
@@ -131,6 +156,43 @@ struct GradInversionObjective {
         if let n = p.model.inputNormalization {
             lower = (0..<channels).map { -n.mean[$0] / n.std[$0] }; upper = (0..<channels).map { (1 - n.mean[$0]) / n.std[$0] }
         } else { lower = Array(repeating: 0, count: channels); upper = Array(repeating: 1, count: channels) }
+    }
+
+    /// The objective and its gradient with respect to z, on z shifted by (dy, dx) pixels (cyclically) and flipped
+    /// horizontally when `flip`: those are permutations of the pixels, so the gradient is the transformed image's
+    /// gradient permuted back.
+    func evaluate(_ z: Tensor, shift: (dy: Int, dx: Int), flip: Bool) -> (loss: Float, grad: [Float]) {
+        if shift.dy == 0 && shift.dx == 0 && !flip { return evaluate(z) }
+        let h = inputShape[1], w = inputShape[2], n = z.count
+        // source index of each pixel of the transformed image
+        var from = [Int](repeating: 0, count: n)
+        let planes = n / (h * w)
+        for q in 0..<planes {
+            for y in 0..<h {
+                let sy = ((y - shift.dy) % h + h) % h
+                for x in 0..<w {
+                    var sx = ((x - shift.dx) % w + w) % w
+                    if flip { sx = w - 1 - sx }
+                    from[q * h * w + y * w + x] = q * h * w + sy * w + sx
+                }
+            }
+        }
+        let zs = z.scalars
+        let moved = Tensor(shape: z.shape, data: from.map { zs[$0] })
+        let (loss, g) = evaluate(moved)
+        var back = [Float](repeating: 0, count: n)
+        for i in 0..<n { back[from[i]] += g[i] }
+        return (loss, back)
+    }
+
+    /// The transformation of one evaluation: a shift within ±jitter and a coin for the flip, from the attack's generator.
+    func augmentation(_ rng: inout SeededGenerator) -> Augmentation {
+        var shift = (dy: 0, dx: 0)
+        if settings.jitter > 0 {
+            let span = UInt64(2 * settings.jitter + 1)
+            shift = (Int(rng.next() % span) - settings.jitter, Int(rng.next() % span) - settings.jitter)
+        }
+        return (shift, settings.flip && rng.next() & 1 == 1)
     }
 
     /// The objective and its gradient with respect to z.
@@ -176,7 +238,11 @@ struct GradInversionObjective {
         return (total.scalar, gz.scalars)
     }
 
-    struct Outcome { let z: [Float]; let loss: Double; let iterations: Int; let trace: [Double] }
+    struct Outcome {
+        let z: [Float]; let loss: Double; let iterations: Int; let trace: [Double]
+        /// The last iterate of every member (one without group consistency).
+        var members: [[Float]] = []
+    }
 
     /// torch Adam (betas 0.9/0.999, eps 1e-8) with warm-up then cosine decay, Langevin noise on the
     /// gradient, the box after every step; the iterate with the lowest objective is kept.
@@ -192,10 +258,12 @@ struct GradInversionObjective {
             let lr: Double
             if t < warm { lr = lr0 * Double(t + 1) / Double(warm) }
             else { lr = 0.5 * lr0 * (1 + Foundation.cos(Double.pi * Double(t - warm) / Double(max(1, n - warm)))) }
-            let (loss, gradient) = evaluate(Tensor(shape: imageShape(z.count), data: z))
+            let aug = augmenting ? augmentation(&rng) : GradInversionObjective.identity
+            let (loss, gradient) = evaluate(Tensor(shape: imageShape(z.count), data: z), shift: aug.shift, flip: aug.flip)
             guard loss.isFinite else { break }
             trace.append(Double(loss))
-            if Double(loss) < best.loss { best = (z, Double(loss)) }
+            // A loss on a shifted or flipped batch does not judge the batch itself: then only the final iterate is judged.
+            if !augmenting && Double(loss) < best.loss { best = (z, Double(loss)) }
             let noise = settings.langevin > 0 ? Tensor.randn([z.count], using: &rng).scalars : []
             let b1 = 0.9, b2 = 0.999
             let c1 = 1 - Foundation.pow(b1, Double(t + 1)), c2 = 1 - Foundation.pow(b2, Double(t + 1))
@@ -213,8 +281,79 @@ struct GradInversionObjective {
         }
         let final = evaluate(Tensor(shape: imageShape(z.count), data: z)).loss
         if Double(final) < best.loss { best = (z, Double(final)) }
-        return Outcome(z: best.z, loss: best.loss, iterations: done, trace: trace)
+        return Outcome(z: best.z, loss: best.loss, iterations: done, trace: trace, members: [z])
+    }
+
+    /// Group consistency (Yin et al. 2021): the members step in lock-step with the same learning-rate schedule, each
+    /// objective plus `groupWeight` x ||z_g - mean||_2 with the members' current mean held constant. The members, and at
+    /// the end their mean, are judged by the objective without the group term; the lowest is returned, its trace the
+    /// first member's.
+    func adamGroup(_ starts: [[Float]], config: AttackConfig, rng: inout SeededGenerator, progress: AttackProgress?) -> Outcome {
+        let n = config.iterations, lr0 = config.learningRate, warm = settings.warmup, count = starts[0].count
+        let members = starts.count
+        var z = starts
+        var m = [[Float]](repeating: [Float](repeating: 0, count: count), count: members), v = m
+        var best = (z: starts[0], loss: Double.infinity)
+        var alive = [Bool](repeating: true, count: members)
+        var done = 0
+        var trace: [Double] = []
+        trace.reserveCapacity(n)
+        for t in 0..<n {
+            let lr: Double
+            if t < warm { lr = lr0 * Double(t + 1) / Double(warm) }
+            else { lr = 0.5 * lr0 * (1 + Foundation.cos(Double.pi * Double(t - warm) / Double(max(1, n - warm)))) }
+            let live = (0..<members).filter { alive[$0] }
+            guard !live.isEmpty else { break }
+            var mean = [Float](repeating: 0, count: count)
+            for k in live { for i in 0..<count { mean[i] += z[k][i] } }
+            for i in 0..<count { mean[i] /= Float(live.count) }
+            let b1 = 0.9, b2 = 0.999
+            let c1 = 1 - Foundation.pow(b1, Double(t + 1)), c2 = 1 - Foundation.pow(b2, Double(t + 1))
+            for k in live {
+                let aug = augmenting ? augmentation(&rng) : GradInversionObjective.identity
+                var (loss, gradient) = evaluate(Tensor(shape: imageShape(count), data: z[k]), shift: aug.shift, flip: aug.flip)
+                guard loss.isFinite else { alive[k] = false; continue }
+                if k == 0 { trace.append(Double(loss)) }
+                if !augmenting && Double(loss) < best.loss { best = (z[k], Double(loss)) }
+                if settings.groupWeight > 0 && live.count > 1 {
+                    var norm: Float = 0
+                    for i in 0..<count { let d = z[k][i] - mean[i]; norm += d * d }
+                    norm = norm.squareRoot()
+                    if norm > 1e-12 { for i in 0..<count { gradient[i] += settings.groupWeight * (z[k][i] - mean[i]) / norm } }
+                }
+                let noise = settings.langevin > 0 ? Tensor.randn([count], using: &rng).scalars : []
+                for i in 0..<count {
+                    var gi = gradient[i]
+                    if !noise.isEmpty { gi += settings.langevin * Float(lr) * noise[i] }
+                    m[k][i] = Float(b1) * m[k][i] + Float(1 - b1) * gi
+                    v[k][i] = Float(b2) * v[k][i] + Float(1 - b2) * gi * gi
+                    let step = Float(lr) * (m[k][i] / Float(c1)) / ((v[k][i] / Float(c2)).squareRoot() + 1e-8)
+                    let c = (i / plane) % channels
+                    z[k][i] = Swift.max(Swift.min(z[k][i] - step, upper[c]), lower[c])
+                }
+            }
+            done = t + 1
+            if t % 10 == 0 || t == n - 1 { progress?(t + 1, n, trace.last ?? .nan) }
+        }
+        let last = z
+        var finals = (0..<members).filter { alive[$0] }.map { z[$0] }
+        if finals.count > 1 {
+            var mean = [Float](repeating: 0, count: count)
+            for f in finals { for i in 0..<count { mean[i] += f[i] } }
+            finals.append(mean.map { $0 / Float(finals.count) })
+        }
+        for f in finals {
+            let loss = evaluate(Tensor(shape: imageShape(count), data: f)).loss
+            if loss.isFinite && Double(loss) < best.loss { best = (f, Double(loss)) }
+        }
+        return Outcome(z: best.z, loss: best.loss, iterations: done, trace: trace, members: last)
     }
 
     func imageShape(_ count: Int) -> [Int] { [count / (channels * plane)] + inputShape }
+
+    typealias Augmentation = (shift: (dy: Int, dx: Int), flip: Bool)
+    static let identity: Augmentation = (shift: (dy: 0, dx: 0), flip: false)
+
+    /// Whether each evaluation sees a randomly shifted or flipped batch.
+    var augmenting: Bool { settings.jitter > 0 || settings.flip }
 }
