@@ -33,13 +33,13 @@ public enum AttackRegistry {
     /// The attacks and their settings as a Markdown section (audits/SCHEMA.md holds it; a test checks that
     /// it is current; `medpfl attacks --markdown` prints it).
     public static var markdown: String {
-        var out = "| Attack | Threat model | Settings (default) |\n|---|---|---|\n"
+        var out = "| Attack | Threat model (as `threat_models` names it) | Settings (default) |\n|---|---|---|\n"
         for m in all {
             let d = m.defaults
             let settings = m.parameters.isEmpty ? "none" : m.parameters.map { p in
                 "`\(p.key)` (\(p.typeText); \(p.value(in: d))): \(p.doc)"
             }.joined(separator: "<br>")
-            out += "| `\(m.key)`: \(m.displayName), \(m.citation) | \(m.threatModel.rawValue) | \(settings) |\n"
+            out += "| `\(m.key)`: \(m.displayName), \(m.citation) | `\(m.threatModel.scopeName)` | \(settings) |\n"
         }
         return out
     }
@@ -48,7 +48,7 @@ public enum AttackRegistry {
     public static var text: String {
         all.map { m in
             let d = m.defaults
-            var s = "\(m.key): \(m.displayName) (\(m.citation)); \(m.threatModel.rawValue)."
+            var s = "\(m.key): \(m.displayName) (\(m.citation)); threat model \(m.threatModel.scopeName) (\(m.threatModel.inWords))."
             if m.parameters.isEmpty { s += " No settings." }
             for p in m.parameters { s += "\n  \(p.key) (\(p.typeText.replacingOccurrences(of: "`", with: "")), default \(p.value(in: d)))" }
             return s
