@@ -158,7 +158,13 @@ struct ReportView {
                     + ") = \(t.isInfinite ? "∞" : ReportNumbers.epsilon(t))"
             }
             if let g = s.guarantee, s.epsilon != nil { facts += " · \(g)" }
-            if s.testAccuracy != nil { facts += " · test accuracy \(Self.accuracy(s))" }
+            if s.testAccuracy != nil {
+                facts += " · test accuracy \(Self.accuracy(s))"
+                if let n = s.testImages {
+                    let runs = s.utilityRuns ?? 1
+                    facts += runs > 1 ? " on \(n) test images over \(runs) training runs" : " on \(n) test images"
+                }
+            }
             if let c = s.accuracyCost { facts += " · accuracy cost \(c)" }
             if let d = s.divergence { facts += " · training diverged: \(d)" }
             facts += " · overall risk \(ReportData.RiskLevel.title(s.band))"

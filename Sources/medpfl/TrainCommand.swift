@@ -2,6 +2,7 @@ import ArgumentParser
 import Federated
 import Foundation
 import Imaging
+import Metrics
 import NN
 import Tensor
 
@@ -47,6 +48,10 @@ struct TrainCommand: ParsableCommand {
         let baseline: TrainingHistory?
         let accuracyDrop: Double?
         let savedWeights: String?
+        /// The final accuracy as a count of test images with its 95% Wilson interval, and the drop image by image
+        /// against the run without defence with its paired 95% interval (Newcombe), as the audit judges them.
+        var finalAccuracyInterval: Proportion? = nil
+        var pairedDrop: PairedDifference? = nil
     }
 
     func run() throws {
@@ -84,7 +89,10 @@ struct TrainCommand: ParsableCommand {
         }
         let drop = baseline.map { $0.tailAccuracy - defended.tailAccuracy }
         if json {
-            try printJSON(Output(defended: defended, baseline: spec.isNone ? nil : baseline, accuracyDrop: drop, savedWeights: save))
+            var out = Output(defended: defended, baseline: spec.isNone ? nil : baseline, accuracyDrop: drop, savedWeights: save)
+            out.finalAccuracyInterval = Proportion(defended.finalCorrect.filter { $0 }.count, of: defended.finalCorrect.count)
+            if !spec.isNone, let b = baseline { out.pairedDrop = PairedDifference(baseline: b.finalCorrect, defended: defended.finalCorrect) }
+            try printJSON(out)
             return
         }
         print(summary(defended, baseline: spec.isNone ? nil : baseline, drop: drop))
@@ -113,9 +121,17 @@ struct TrainCommand: ParsableCommand {
         let tail = min(TrainingHistory.tailRounds, h.rounds.count)
         lines.append(String(format: "test accuracy: %.3f at round 0, %.3f after round %d, %.3f mean of the last %d rounds",
                             h.initialAccuracy, h.finalAccuracy, h.rounds.count, h.tailAccuracy, tail))
+        if let i = Proportion(h.finalCorrect.filter { $0 }.count, of: h.finalCorrect.count).interval {
+            lines.append(String(format: "final test accuracy 95%% CI %.3f to %.3f (%d test images)", i.lowerBound, i.upperBound, h.finalCorrect.count))
+        }
+        if let d = h.divergence { lines.append("training diverged: \(d)") }
         if let b = baseline, let d = drop {
             lines.append(String(format: "without defence: %.3f after round %d, %.3f mean of the last %d rounds; accuracy drop %.3f",
                                 b.finalAccuracy, b.rounds.count, b.tailAccuracy, tail, d))
+            if let p = PairedDifference(baseline: b.finalCorrect, defended: h.finalCorrect), let drop = p.drop, let i = p.interval {
+                lines.append(String(format: "final accuracy drop image by image %.3f, paired 95%% CI %.3f to %.3f (%d lost, %d gained of %d test images)",
+                                    drop, i.lowerBound, i.upperBound, p.lost, p.gained, p.pairs))
+            }
         }
         return lines.joined(separator: "\n")
     }

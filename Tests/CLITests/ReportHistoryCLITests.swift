@@ -50,3 +50,27 @@ extension CLITests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("nopdf").path))
     }
 }
+
+extension CLITests {
+    /// `medpfl train --json` carries the final accuracy as a count with its Wilson interval and the paired drop against
+    /// the run without defence, consistent with each other and with the runs' own accuracies.
+    func testTrainJSONCarriesTheAccuracyIntervalAndThePairedDrop() throws {
+        let r = try run(["train", "--model", "lenet", "--images", Self.data.path, "--defense", "laplace:level=100", "--rounds", "2", "--quiet", "--json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let j = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        let acc = try XCTUnwrap(j["finalAccuracyInterval"] as? [String: Any])
+        let defended = try XCTUnwrap(j["defended"] as? [String: Any])
+        let baseline = try XCTUnwrap(j["baseline"] as? [String: Any])
+        let n = try XCTUnwrap(acc["total"] as? Int)
+        XCTAssertEqual(n, defended["testImages"] as? Int)
+        XCTAssertEqual(Double(acc["count"] as! Int) / Double(n), defended["finalAccuracy"] as! Double, accuracy: 1e-12)
+        XCTAssertLessThanOrEqual(acc["lower"] as! Double, acc["estimate"] as! Double)
+        XCTAssertGreaterThanOrEqual(acc["upper"] as! Double, acc["estimate"] as! Double)
+        let p = try XCTUnwrap(j["pairedDrop"] as? [String: Any])
+        XCTAssertEqual(p["pairs"] as? Int, n)
+        XCTAssertEqual(p["drop"] as! Double, (baseline["finalAccuracy"] as! Double) - (defended["finalAccuracy"] as! Double), accuracy: 1e-12)
+        XCTAssertEqual((p["bothRight"] as! Int) + (p["lost"] as! Int) + (p["gained"] as! Int) + (p["bothWrong"] as! Int), n)
+        XCTAssertLessThanOrEqual(p["lower"] as! Double, p["drop"] as! Double)
+        XCTAssertGreaterThanOrEqual(p["upper"] as! Double, p["drop"] as! Double)
+    }
+}
