@@ -247,7 +247,7 @@ struct GradInversionObjective {
     /// torch Adam (betas 0.9/0.999, eps 1e-8) with warm-up then cosine decay, Langevin noise on the
     /// gradient, the box after every step; the iterate with the lowest objective is kept.
     func adam(_ z0: [Float], config: AttackConfig, rng: inout SeededGenerator, progress: AttackProgress?) -> Outcome {
-        let n = config.iterations, lr0 = config.learningRate, warm = settings.warmup
+        let n = config.iterations, lr0 = config.learningRate
         var z = z0
         var m = [Float](repeating: 0, count: z.count), v = m
         var best = (z: z0, loss: Double.infinity)
@@ -255,9 +255,7 @@ struct GradInversionObjective {
         var trace: [Double] = []
         trace.reserveCapacity(n)
         for t in 0..<n {
-            let lr: Double
-            if t < warm { lr = lr0 * Double(t + 1) / Double(warm) }
-            else { lr = 0.5 * lr0 * (1 + Foundation.cos(Double.pi * Double(t - warm) / Double(max(1, n - warm)))) }
+            let lr = learningRate(t, of: n, base: lr0)
             let aug = augmenting ? augmentation(&rng) : GradInversionObjective.identity
             let (loss, gradient) = evaluate(Tensor(shape: imageShape(z.count), data: z), shift: aug.shift, flip: aug.flip)
             guard loss.isFinite else { break }
@@ -265,17 +263,7 @@ struct GradInversionObjective {
             // A loss on a shifted or flipped batch does not judge the batch itself: then only the final iterate is judged.
             if !augmenting && Double(loss) < best.loss { best = (z, Double(loss)) }
             let noise = settings.langevin > 0 ? Tensor.randn([z.count], using: &rng).scalars : []
-            let b1 = 0.9, b2 = 0.999
-            let c1 = 1 - Foundation.pow(b1, Double(t + 1)), c2 = 1 - Foundation.pow(b2, Double(t + 1))
-            for i in 0..<z.count {
-                var gi = gradient[i]
-                if !noise.isEmpty { gi += settings.langevin * Float(lr) * noise[i] }
-                m[i] = Float(b1) * m[i] + Float(1 - b1) * gi
-                v[i] = Float(b2) * v[i] + Float(1 - b2) * gi * gi
-                let step = Float(lr) * (m[i] / Float(c1)) / ((v[i] / Float(c2)).squareRoot() + 1e-8)
-                let c = (i / plane) % channels
-                z[i] = Swift.max(Swift.min(z[i] - step, upper[c]), lower[c])
-            }
+            adamStep(&z, &m, &v, gradient: gradient, noise: noise, lr: lr, t: t)
             done = t + 1
             if t % 10 == 0 || t == n - 1 { progress?(t + 1, n, Double(loss)) }
         }
@@ -289,7 +277,7 @@ struct GradInversionObjective {
     /// the end their mean, are judged by the objective without the group term; the lowest is returned, its trace the
     /// first member's.
     func adamGroup(_ starts: [[Float]], config: AttackConfig, rng: inout SeededGenerator, progress: AttackProgress?) -> Outcome {
-        let n = config.iterations, lr0 = config.learningRate, warm = settings.warmup, count = starts[0].count
+        let n = config.iterations, lr0 = config.learningRate, count = starts[0].count
         let members = starts.count
         var z = starts
         var m = [[Float]](repeating: [Float](repeating: 0, count: count), count: members), v = m
@@ -299,16 +287,12 @@ struct GradInversionObjective {
         var trace: [Double] = []
         trace.reserveCapacity(n)
         for t in 0..<n {
-            let lr: Double
-            if t < warm { lr = lr0 * Double(t + 1) / Double(warm) }
-            else { lr = 0.5 * lr0 * (1 + Foundation.cos(Double.pi * Double(t - warm) / Double(max(1, n - warm)))) }
+            let lr = learningRate(t, of: n, base: lr0)
             let live = (0..<members).filter { alive[$0] }
             guard !live.isEmpty else { break }
             var mean = [Float](repeating: 0, count: count)
             for k in live { for i in 0..<count { mean[i] += z[k][i] } }
             for i in 0..<count { mean[i] /= Float(live.count) }
-            let b1 = 0.9, b2 = 0.999
-            let c1 = 1 - Foundation.pow(b1, Double(t + 1)), c2 = 1 - Foundation.pow(b2, Double(t + 1))
             for k in live {
                 let aug = augmenting ? augmentation(&rng) : GradInversionObjective.identity
                 var (loss, gradient) = evaluate(Tensor(shape: imageShape(count), data: z[k]), shift: aug.shift, flip: aug.flip)
@@ -322,15 +306,7 @@ struct GradInversionObjective {
                     if norm > 1e-12 { for i in 0..<count { gradient[i] += settings.groupWeight * (z[k][i] - mean[i]) / norm } }
                 }
                 let noise = settings.langevin > 0 ? Tensor.randn([count], using: &rng).scalars : []
-                for i in 0..<count {
-                    var gi = gradient[i]
-                    if !noise.isEmpty { gi += settings.langevin * Float(lr) * noise[i] }
-                    m[k][i] = Float(b1) * m[k][i] + Float(1 - b1) * gi
-                    v[k][i] = Float(b2) * v[k][i] + Float(1 - b2) * gi * gi
-                    let step = Float(lr) * (m[k][i] / Float(c1)) / ((v[k][i] / Float(c2)).squareRoot() + 1e-8)
-                    let c = (i / plane) % channels
-                    z[k][i] = Swift.max(Swift.min(z[k][i] - step, upper[c]), lower[c])
-                }
+                adamStep(&z[k], &m[k], &v[k], gradient: gradient, noise: noise, lr: lr, t: t)
             }
             done = t + 1
             if t % 10 == 0 || t == n - 1 { progress?(t + 1, n, trace.last ?? .nan) }
@@ -347,6 +323,29 @@ struct GradInversionObjective {
             if loss.isFinite && Double(loss) < best.loss { best = (f, Double(loss)) }
         }
         return Outcome(z: best.z, loss: best.loss, iterations: done, trace: trace, members: last)
+    }
+
+    /// The learning rate of iteration t of n: a linear warm-up over `warmup` iterations, then cosine decay to 0.
+    func learningRate(_ t: Int, of n: Int, base lr0: Double) -> Double {
+        let warm = settings.warmup
+        if t < warm { return lr0 * Double(t + 1) / Double(warm) }
+        return 0.5 * lr0 * (1 + Foundation.cos(Double.pi * Double(t - warm) / Double(max(1, n - warm))))
+    }
+
+    /// One step of torch's Adam (betas 0.9/0.999, eps 1e-8; t counted from 0) on z, with `noise` (Langevin, empty
+    /// for none) times `langevin` x lr added to the gradient, then the box of the input space.
+    func adamStep(_ z: inout [Float], _ m: inout [Float], _ v: inout [Float], gradient: [Float], noise: [Float], lr: Double, t: Int) {
+        let b1 = 0.9, b2 = 0.999
+        let c1 = 1 - Foundation.pow(b1, Double(t + 1)), c2 = 1 - Foundation.pow(b2, Double(t + 1))
+        for i in 0..<z.count {
+            var gi = gradient[i]
+            if !noise.isEmpty { gi += settings.langevin * Float(lr) * noise[i] }
+            m[i] = Float(b1) * m[i] + Float(1 - b1) * gi
+            v[i] = Float(b2) * v[i] + Float(1 - b2) * gi * gi
+            let step = Float(lr) * (m[i] / Float(c1)) / ((v[i] / Float(c2)).squareRoot() + 1e-8)
+            let c = (i / plane) % channels
+            z[i] = Swift.max(Swift.min(z[i] - step, upper[c]), lower[c])
+        }
     }
 
     func imageShape(_ count: Int) -> [Int] { [count / (channels * plane)] + inputShape }

@@ -205,18 +205,7 @@ extension StrongAttackTests {
     /// ResNet) has the input gradient finite differences give; at the true batch its matching term vanishes,
     /// so only the priors remain; the BN prior is what separates it from the ablation (bn_prior 0).
     func testGradInversionObjectiveGradient() throws {
-        let (x, y) = try sample(2, size: 16)
-        // A smooth BN network (softplus): a ReLU network's parameter gradient jumps at every kink in x, so
-        // finite differences of a gradient-matching loss are only meaningful on a smooth one.
-        let b = ModelBuilder()
-        var h = b.conv("conv1", b.input, 3, 8, kernel: 3, stride: 2, padding: 1)
-        h = b.apply(.softplus, b.batchNorm("bn1", h, 8))
-        h = b.conv("conv2", h, 8, 8, kernel: 3, stride: 2, padding: 1)
-        h = b.apply(.softplus, b.batchNorm("bn2", h, 8))
-        let model = try b.build(name: "smooth-bn", inputShape: [3, 16, 16], classes: 6, output: b.linear("fc", b.flatten(h), 8 * 4 * 4, 6))
-        let state = model.initialState(seed: 3)
-        let p = problem(model, state, x, y)
-        guard case .whole(let graph) = try model.graph.plan(batch: 2, bn: .train) else { return XCTFail("whole graph") }
+        let (p, graph, x, y) = try smoothBNProblem()
         var c = AttackConfig.defaults(for: .gradinversion)
         let s = GradInversion.settings(c)
         let f = GradInversionObjective(graph: graph, problem: p, labels: y, settings: s, tv: Float(c.tvWeight))
@@ -243,7 +232,9 @@ extension StrongAttackTests {
 }
 
 extension StrongAttackTests {
-    /// The smooth batch-norm network of the objective test, its problem and graph.
+    /// A smooth batch-norm network (softplus: a ReLU network's parameter gradient jumps at every kink in x, so finite
+    /// differences of a gradient-matching loss are only meaningful on a smooth one), its problem on two real images
+    /// at 16 px, and its graph at batch 2.
     func smoothBNProblem() throws -> (AttackProblem, Graph, Tensor, [Int]) {
         let (x, y) = try sample(2, size: 16)
         let b = ModelBuilder()
