@@ -6,8 +6,9 @@ import Foundation
 /// takes, and may define its own (stored in `AttackConfig.extras`).
 public struct AttackParameter: Sendable {
     public enum ValueType: Sendable, Equatable {
-        /// A whole number at least `min`.
-        case integer(min: Int)
+        /// A whole number in `min...max` (an audit file's whole numbers stop at a billion anyway; a parameter that sizes
+        /// memory, such as a count of parallel starts, sets a tighter bound so a typo cannot exhaust the machine).
+        case integer(min: Int, max: Int = 1_000_000_000)
         /// A finite number above `min` (or at least `min` when `inclusive`).
         case number(min: Double, inclusive: Bool)
         /// One of these words.
@@ -33,7 +34,7 @@ public struct AttackParameter: Sendable {
     /// The type and range in words: "integer >= 1", "number > 0", "one of randn, patterned".
     public var typeText: String {
         switch type {
-        case .integer(let lo): return "integer >= \(lo)"
+        case let .integer(lo, hi): return hi < 1_000_000_000 ? "integer \(lo) to \(hi)" : "integer >= \(lo)"
         case .number(let lo, let inclusive): return "number \(inclusive ? ">=" : ">") \(Self.format(lo))"
         case .choice(let words): return words.map { "`\($0)`" }.joined(separator: ", ")
         }
@@ -45,8 +46,9 @@ public struct AttackParameter: Sendable {
     /// Checks a value and writes it into `config`; throws with the range when it does not fit.
     public func set(_ v: Value, in config: inout AttackConfig) throws {
         switch (type, v) {
-        case (.integer(let lo), .integer(let i)):
+        case (.integer(let lo, let hi), .integer(let i)):
             guard i >= lo else { throw AttackParameterError("\(key) must be at least \(lo), got \(i)") }
+            guard i <= hi else { throw AttackParameterError("\(key) must be at most \(hi), got \(i)") }
         case (.number(let lo, let inclusive), .number(let x)):
             guard x.isFinite, inclusive ? x >= lo : x > lo else { throw AttackParameterError("\(key) must be \(typeText), got \(Self.format(x))") }
         case (.number, .integer(let i)):

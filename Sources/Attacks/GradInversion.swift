@@ -51,7 +51,7 @@ enum GradInversion: AttackMethod {
         .extra("match_scale", .number(min: 0, inclusive: false), doc: "Scale of the squared-L2 gradient matching term."),
         .extra("langevin", .number(min: 0, inclusive: true), doc: "Langevin noise added to the image gradient, times the learning rate."),
         .extra("warmup", .integer(min: 0), doc: "Iterations of linear learning-rate warm-up before the cosine decay."),
-        .extra("group", .integer(min: 1), doc: "Members of the group-consistency prior (1: off): starts optimised together, each pulled to their mean."),
+        .extra("group", .integer(min: 1, max: 64), doc: "Members of the group-consistency prior (1: off): starts optimised together, each pulled to their mean."),
         .extra("group_weight", .number(min: 0, inclusive: true), doc: "Weight of the group-consistency term ||z - mean||_2."),
         .extra("jitter", .integer(min: 0), doc: "Random cyclic shift of the dummy batch before each evaluation, up to this many pixels (0: off)."),
         .extra("flip", .integer(min: 0), doc: "1: random horizontal flip of the dummy batch before each evaluation (0: off)."),

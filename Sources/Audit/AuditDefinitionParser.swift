@@ -260,7 +260,7 @@ public enum AuditDefinitionParser {
                 guard let v = m.optional(p.key) else { continue }
                 let value: AttackParameter.Value
                 switch p.type {
-                case .integer(let lo): value = .integer(try v.int(min: lo))
+                case let .integer(lo, hi): value = .integer(try v.int(min: lo, max: hi))
                 case .number: value = .number(try v.double())
                 case .choice(let words): value = .word(try v.choice(words))
                 }

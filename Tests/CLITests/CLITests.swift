@@ -97,6 +97,7 @@ final class CLITests: XCTestCase {
             (["attack", "--attack", "dlg", "--model", "lenet", "--param", "foo=1", "--image", img, "--label", "0"], "dlg takes no setting 'foo'"),
             (["attack", "--attack", "gradinv", "--model", "lenet", "--param", "lr=-1", "--image", img, "--label", "0"], "lr must be number > 0"),
             (["attack", "--attack", "dlg", "--model", "lenet", "--iterations", "0", "--image", img, "--label", "0"], "iterations must be at least 1"),
+            (["attack", "--attack", "gradinversion", "--model", "resnet18-cifar", "--param", "group=100000", "--image", img, "--label", "0"], "group must be at most 64"),
             (["attack", "--attack", "nope", "--model", "lenet"], "'nope' is invalid for '--attack"),
         ]
         for (args, needle) in cases {
