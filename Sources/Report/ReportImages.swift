@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import SafeIO
 
 /// The image grids of a report: for every attack, the originals on top and one row of reconstructions
 /// per defence setting, each row written as its own PNG strip (made with `ImageGrid`) so that the
@@ -67,7 +68,7 @@ public struct ReportImages: Sendable {
         func write(_ cells: [RGBImage], _ path: String) throws {
             let grid = ImageGrid(rows: [cells.map(prepare)], scale: shrink ? 1 : scale, gutter: 2)
             do {
-                try ReportFiles.makePrivateDirectory((root as NSString).appendingPathComponent((path as NSString).deletingLastPathComponent))
+                try ReportFiles.makePrivateDirectory((root as NSString).appendingPathComponent(PrivateFile.parentDirectory(of: path)))
                 try grid.writePNG(to: (root as NSString).appendingPathComponent(path))
             } catch let e as ReportError { throw e } catch {
                 throw ReportError.writeFailed("\(path): \(error)")

@@ -9,6 +9,19 @@ import Foundation
 /// leaves the old file or none, never part of one. Temporary names start with `.medpfl-`; one left by a
 /// killed process is removed by the next write into that folder (`Temporaries.sweep`).
 public enum PrivateFile {
+    /// The folder of `path`, as `NSString.deletingLastPathComponent` gives it ("a/b" -> "a", "a/b/" -> "a", "/a" -> "/",
+    /// "/" -> "/", "a" -> ""): written out because swift-corelibs-foundation 6.3 traps (SIGILL) on a relative path of
+    /// one character ("r", "r/"), which made `medpfl report 1 --out r` crash.
+    public static func parentDirectory(of path: String) -> String {
+        var s = Substring(path)
+        while s.count > 1, s.last == "/" { s = s.dropLast() }
+        if s == "/" { return "/" }
+        guard let i = s.lastIndex(of: "/") else { return "" }
+        var parent = s[..<i]
+        while parent.count > 1, parent.last == "/" { parent = parent.dropLast() }
+        return parent.isEmpty ? "/" : String(parent)
+    }
+
     /// Writes `data` to `path` (mode 0600).
     public static func write(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
         try Temporaries.exclusive { try unguardedWrite(data, to: path, mode: mode) }
@@ -60,7 +73,7 @@ public enum PrivateFile {
             default: throw FileError(path, "exists and is not a folder")
             }
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = parentDirectory(of: path)
         if !parent.isEmpty && parent != path { try unguardedMakeDirectory(parent) }
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw FileError.errno(path, "cannot create the folder") }
         chmod(path, 0o700)

@@ -19,10 +19,11 @@ final class CLITests: XCTestCase {
     }
 
     @discardableResult
-    func run(_ args: [String], environment: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
+    func run(_ args: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> (code: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
+        if let directory { p.currentDirectoryURL = directory }
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let o = Pipe(), e = Pipe()
         p.standardOutput = o; p.standardError = e

@@ -42,6 +42,10 @@ extension CLITests {
         XCTAssertTrue(p.out.contains("report.pdf (A4"), p.out)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: pdfDir + "/report.pdf"))
         XCTAssertEqual(String(decoding: bytes.prefix(5), as: UTF8.self), "%PDF-")
+        // A one-character relative folder (swift-corelibs-foundation traps on its parent path; medpfl must not).
+        let short = try run(["report", "1", "--db", db, "--out", "r"], in: tmp)
+        XCTAssertEqual(short.code, 0, short.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("r/report.html").path))
         // A browser that is not there: one line, exit 2, and no report half-written.
         let missing = try run(["report", "2", "--db", db, "--format", "pdf", "--out", tmp.appendingPathComponent("nopdf").path],
                               environment: ["MEDPFL_CHROMIUM": "/nonexistent/chromium"])

@@ -11,6 +11,25 @@ final class SafeIOTests: XCTestCase {
     }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
+    /// The parent of a path as NSString would give it, for the one-character relative paths on which
+    /// swift-corelibs-foundation 6.3 traps; and a one-character relative folder is made (it crashed `report --out r`).
+    func testParentDirectoryAndOneCharacterRelativeFolders() throws {
+        let cases: [(String, String)] = [("r", ""), ("r/", ""), ("a/b", "a"), ("a/b/", "a"), ("a//b", "a"), ("/a", "/"), ("/", "/"),
+                                         ("/x/r", "/x"), ("x/r", "x"), ("ab", ""), ("./r", "."), ("../r", "..")]
+        for (path, parent) in cases { XCTAssertEqual(PrivateFile.parentDirectory(of: path), parent, path) }
+        let cwd = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(dir))
+        try PrivateFile.makeDirectory("r")
+        try PrivateFile.makeDirectory("s/")
+        try PrivateFile.write(Data("x".utf8), to: "r/f")
+        var st = stat()
+        XCTAssertEqual(stat(dir + "/r", &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o700)
+        XCTAssertEqual(stat(dir + "/s", &st), 0)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/r/f", encoding: .utf8), "x")
+    }
+
     func testBoundedReadRefusesFIFOWithoutBlocking() throws {
         let fifo = dir + "/pipe"
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
