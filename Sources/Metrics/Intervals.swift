@@ -25,12 +25,17 @@ public struct Proportion: Codable, Sendable, Equatable {
 
     public static func wilson(_ k: Int, _ n: Int, z: Double = z95) -> ClosedRange<Double>? {
         guard n > 0, k >= 0, k <= n else { return nil }
-        let nn = Double(n), p = Double(k) / nn, z2 = z * z
+        return wilson(rate: Double(k) / Double(n), n: Double(n), z: z)
+    }
+
+    /// The Wilson bounds of a rate `p` out of `n`, where n may be fractional (the scaled tables of a sample-size
+    /// question). At a rate of 0 or 1 the bound is exactly 0 or 1 (rounding would leave 1e-17 otherwise).
+    public static func wilson(rate p: Double, n nn: Double, z: Double = z95) -> ClosedRange<Double> {
+        let z2 = z * z
         let denom = 1 + z2 / nn
         let centre = (p + z2 / (2 * nn)) / denom
-        let half = z * (p * (1 - p) / nn + z2 / (4 * nn * nn)).squareRoot() / denom
-        // At 0 of n and n of n the bound is exactly 0 or 1 (rounding would leave 1e-17 otherwise).
-        let lo = k == 0 ? 0 : Swift.max(0, centre - half), hi = k == n ? 1 : Swift.min(1, centre + half)
+        let half = z * Swift.max(0, p * (1 - p) / nn + z2 / (4 * nn * nn)).squareRoot() / denom
+        let lo = p <= 0 ? 0 : Swift.max(0, centre - half), hi = p >= 1 ? 1 : Swift.min(1, centre + half)
         return lo...hi
     }
 

@@ -55,20 +55,13 @@ public struct PairedDifference: Codable, Sendable, Equatable {
         let n = a + b + c + d
         guard n > 0 else { return nil }
         let p1 = (a + b) / n, p2 = (a + c) / n, delta = p1 - p2
-        let (l1, u1) = wilson(p1, n, z), (l2, u2) = wilson(p2, n, z)
+        let w1 = Proportion.wilson(rate: p1, n: n, z: z), w2 = Proportion.wilson(rate: p2, n: n, z: z)
+        let (l1, u1, l2, u2) = (w1.lowerBound, w1.upperBound, w2.lowerBound, w2.upperBound)
         let den = (a + b) * (c + d) * (a + c) * (b + d)
         let phi = den > 0 ? (a * d - b * c) / den.squareRoot() : 0
         let lower = delta - Swift.max(0, (p1 - l1) * (p1 - l1) - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) * (u2 - p2)).squareRoot()
         let upper = delta + Swift.max(0, (u1 - p1) * (u1 - p1) - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) * (p2 - l2)).squareRoot()
         return Swift.max(-1, lower)...Swift.min(1, upper)
-    }
-
-    /// Wilson bounds of a rate `p` out of `n` (n may be fractional).
-    static func wilson(_ p: Double, _ n: Double, _ z: Double) -> (Double, Double) {
-        let z2 = z * z, denom = 1 + z2 / n
-        let centre = (p + z2 / (2 * n)) / denom
-        let half = z * Swift.max(0, p * (1 - p) / n + z2 / (4 * n * n)).squareRoot() / denom
-        return (p <= 0 ? 0 : Swift.max(0, centre - half), p >= 1 ? 1 : Swift.min(1, centre + half))
     }
 
     /// The number of test images at which the same outcome rates would put the drop's upper bound at or below `budget`

@@ -75,14 +75,7 @@ public struct SiteHistory: Sendable, Equatable {
         return c
     }
 
-    static func colour(_ band: ReportData.RiskLevel?) -> String {
-        switch band {
-        case .low?: return "#1a7f37"
-        case .medium?: return "#9a6700"
-        case .high?: return "#cf222e"
-        case nil: return "#57606a"
-        }
-    }
+    static func colour(_ band: ReportData.RiskLevel?) -> String { band?.color ?? ReportData.RiskLevel.notAssessedColor }
 
     /// The page: a heading, the chart, and a table of the audits linked to their reports. Self-contained (inline CSS
     /// and SVG); every value escaped.
@@ -119,7 +112,8 @@ public struct SiteHistory: Sendable, Equatable {
         td:nth-child(n+6) { text-align: right; white-space: nowrap; }
         svg.chart { display: block; width: 100%; max-width: 760px; height: auto; margin: .8rem auto; }
         strong.band { color: #fff; padding: .05rem .4rem; border-radius: 4px; }
-        .band-low { background: #1a7f37; } .band-medium { background: #9a6700; } .band-high { background: #cf222e; }
+        .band-low { background: \(ReportData.RiskLevel.low.color); } .band-medium { background: \(ReportData.RiskLevel.medium.color); }
+        .band-high { background: \(ReportData.RiskLevel.high.color); }
         p.note { color: #57606a; font-size: .85rem; }
         @page { size: A4; margin: 14mm 12mm 16mm; }
         </style>
