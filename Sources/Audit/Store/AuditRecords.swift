@@ -235,7 +235,7 @@ public struct UtilityRunRecord: AuditTableRecord, Sendable, Equatable {
     public let seconds: Double
     public let details: String?
     /// Every training run behind the figures: per seed, its accuracy and which test images it got right, and
-    /// whether it diverged (schema v5+; nil in runs recorded before).
+    /// whether it diverged (schema v6, `v6-utility-evidence`; nil in runs recorded before).
     public let evidence: UtilityEvidence?
     var recordedAt: Date? = nil
 
@@ -291,7 +291,7 @@ public struct UtilityEvidence: Codable, Sendable, Equatable {
         Proportion(runs.reduce(0) { $0 + $1.correct.filter { $0 == "1" }.count }, of: runs.reduce(0) { $0 + $1.correct.count })
     }
 
-    /// The first divergence, naming its run when there are several ("seed 2 of 3: ...").
+    /// The first divergence, naming its run when there are several ("run 2 of 3: ...").
     public var divergence: String? {
         guard let i = runs.firstIndex(where: { $0.divergence != nil }) else { return nil }
         return runs.count == 1 ? runs[i].divergence : "run \(i + 1) of \(runs.count): \(runs[i].divergence!)"
