@@ -39,6 +39,11 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CCmark", path: "Sources/System/CCmark", pkgConfig: "libcmark",
                        providers: [.apt(["libcmark-dev"])]),
+        // DICOM through GDCM (Debian's libgdcm-dev; no pkg-config file, so its header folder is named here): a
+        // small C++ target with a C interface (include/medpfl_gdcm.h), so Swift needs no C++ interop.
+        .target(name: "GDCMBridge", path: "Sources/System/GDCMBridge",
+                cxxSettings: [.unsafeFlags(["-I/usr/include/gdcm-3.0"])],
+                linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmCommon")]),
         // libpng's low-level API reports errors by longjmp, which Swift cannot catch: a small C codec does.
         .target(name: "PNGCodec", dependencies: ["CPNG"], path: "Sources/System/PNGCodec", cSettings: fastC),
 
@@ -53,8 +58,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor", "SafeIO", .product(name: "Yams", package: "Yams"),
                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: fastMath),
-        // 2. PNG images, resizing, ImageFolder data sets.
-        .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec"], swiftSettings: fastMath),
+        // 2. Images in (PNG, DICOM with its modality LUT and windowing), resizing, data sets (ImageFolder, labels).
+        .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec", "GDCMBridge"], swiftSettings: fastMath),
         // 3. Federated simulation, client updates and defences; DP accountant.
         .target(name: "Federated", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
         // 4. Reconstruction quality: MSE, PSNR, SSIM, matching.

@@ -24,6 +24,20 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     case wrongSize(subject: String, expected: String, actual: String)
     /// A `manifest.csv` that exists but cannot be used.
     case badManifest(path: String, reason: String)
+    /// A file that is neither a supported image format nor DICOM.
+    case unknownFormat(path: String)
+    /// A file named or shaped like DICOM in which no data set could be parsed.
+    case notDICOM(path: String)
+    /// A DICOM data set without pixel data (a report, an RT plan...).
+    case noPixelData(path: String)
+    /// A DICOM file whose transfer syntax no decoder here handles; `syntax` is its name and UID.
+    case unsupportedTransferSyntax(path: String, syntax: String)
+    /// A DICOM file whose data set or pixel data is damaged or truncated.
+    case corruptDICOM(path: String, reason: String)
+    /// A readable image this tool does not interpret (photometric interpretation, bit depth...).
+    case unsupportedImage(path: String, reason: String)
+    /// A frame or slice index outside the file's frames.
+    case noSuchFrame(path: String, frame: Int, frames: Int)
 
     public var description: String {
         switch self {
@@ -37,6 +51,16 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .wrongSize(let subject, let expected, let actual):
             return "wrong size: \(subject) is \(actual), expected \(expected)"
         case .badManifest(let path, let reason): return "unusable manifest \(path): \(reason)"
+        case .unknownFormat(let path):
+            return "not a supported image file: \(path) (PNG or DICOM, recognised by content)"
+        case .notDICOM(let path): return "not a DICOM file: \(path) (no data set could be parsed)"
+        case .noPixelData(let path): return "DICOM file without pixel data: \(path)"
+        case .unsupportedTransferSyntax(let path, let syntax):
+            return "unsupported DICOM transfer syntax \(syntax): \(path) (see docs/DICOM.md for the decoded ones)"
+        case .corruptDICOM(let path, let reason): return "corrupt or truncated DICOM file: \(path) (\(reason))"
+        case .unsupportedImage(let path, let reason): return "unsupported image: \(path) (\(reason))"
+        case .noSuchFrame(let path, let frame, let frames):
+            return "no frame \(frame) in \(path): it has \(frames) frame\(frames == 1 ? "" : "s") (0 to \(frames - 1))"
         }
     }
 }

@@ -17,9 +17,16 @@ extension RGBImage {
     ///
     /// - Throws: `ImagingError.missingFile`, `.unreadable`, `.notPNG` or `.corruptPNG` (truncated or
     ///   damaged data never crashes).
-    public init(path: String) throws {
+    public init(pngPath path: String) throws {
         let bytes = try readWholeFile(path)
         self = try RGBImage(pngData: bytes, name: path)
+    }
+
+    /// Reads an image file of any supported format (PNG, DICOM: `ImageReader`), recognised by content, with the
+    /// default reading (a DICOM file's own window, its middle frame).
+    /// - Throws: as `init(pngPath:)` for PNG, as `DICOMImage(path:)` for DICOM, `.unknownFormat` otherwise.
+    public init(path: String) throws {
+        self = try ImageReader.image(path: path)
     }
 
     /// Reads the PNG file at `url` (see `init(path:)`).

@@ -7,6 +7,9 @@ public enum BoundedFile {
     public enum Limit {
         /// An image (PNG): 256 MiB is far above any 16384 x 16384 16-bit image a site trains on.
         public static let image = 256 << 20
+        /// A DICOM file (GDCM reads it; decoded, every frame is held in memory): 2 GiB covers long cines and
+        /// enhanced multi-frame series.
+        public static let dicom = 2 << 30
         /// A text file: audit definitions, model descriptions, templates, CSV.
         public static let text = 16 << 20
         /// A weights or update file: bounded by the machine's memory (`Machine.memoryBytes`).

@@ -96,8 +96,8 @@ static void write_fn(png_structp png, png_bytep in, png_size_t n) {
 }
 static void flush_fn(png_structp png) { (void)png; }
 
-int medpfl_png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out, size_t *outlen,
-                      char *err, size_t errlen) {
+static int encode(const void *pixels, int depth, int width, int height, int channels, uint8_t **out, size_t *outlen,
+                  char *err, size_t errlen) {
     *out = NULL; *outlen = 0;
     int color = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 3 ? PNG_COLOR_TYPE_RGB
               : channels == 4 ? PNG_COLOR_TYPE_RGBA : -1;
@@ -113,12 +113,26 @@ int medpfl_png_encode(const uint8_t *pixels, int width, int height, int channels
     if (!png || !info) { png_destroy_write_struct(&png, NULL); snprintf(err, errlen, "out of memory"); return 1; }
     if (setjmp(png_jmpbuf(png))) { png_destroy_write_struct(&png, &info); free(wr->data); return 1; }
     png_set_write_fn(png, wr, write_fn, flush_fn);
-    png_set_IHDR(png, info, width, height, 8, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+    png_set_IHDR(png, info, width, height, depth, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * width * channels));
+    size_t rowBytes = (size_t)width * channels * (depth / 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (depth == 16) png_set_swap(png); /* PNG stores 16-bit samples big endian */
+#endif
+    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)((const uint8_t *)pixels + (size_t)y * rowBytes));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     *out = wr->data; *outlen = wr->size;
     return 0;
+}
+
+int medpfl_png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out, size_t *outlen,
+                      char *err, size_t errlen) {
+    return encode(pixels, 8, width, height, channels, out, outlen, err, errlen);
+}
+
+int medpfl_png_encode16(const uint16_t *pixels, int width, int height, int channels, uint8_t **out, size_t *outlen,
+                        char *err, size_t errlen) {
+    return encode(pixels, 16, width, height, channels, out, outlen, err, errlen);
 }

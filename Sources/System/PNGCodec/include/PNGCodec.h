@@ -14,4 +14,8 @@ int medpfl_png_decode(const uint8_t *data, size_t size, int *width, int *height,
    through a temporary file). Returns non-zero with a message in err otherwise. */
 int medpfl_png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out, size_t *outlen,
                       char *err, size_t errlen);
+/* As medpfl_png_encode, for 16-bit samples in host byte order (channels 1 or 3): a 16-bit gray PNG keeps a
+   windowed DICOM image's levels. */
+int medpfl_png_encode16(const uint16_t *pixels, int width, int height, int channels, uint8_t **out, size_t *outlen,
+                        char *err, size_t errlen);
 #endif

@@ -1,0 +1,125 @@
+import Foundation
+import SafeIO
+
+/// Which frames (or slices) of a multi-frame file become images.
+public enum FrameChoice: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The middle frame, `frames / 2` (0-based): frame 5 of 10, frame 0 of 1.
+    case middle
+    /// Every frame, each its own image (one patient: they share the file's label and split side).
+    case all
+    /// One frame by 0-based index.
+    case index(Int)
+
+    /// Parses `middle`, `all` or a 0-based index.
+    public init?(_ text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        switch t {
+        case "middle": self = .middle
+        case "all": self = .all
+        default:
+            guard let n = Int(t), n >= 0 else { return nil }
+            self = .index(n)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .middle: return "middle"
+        case .all: return "all"
+        case .index(let n): return String(n)
+        }
+    }
+
+    /// The 0-based frames this choice selects from a file of `count` frames.
+    public func frames(of count: Int, path: String) throws -> [Int] {
+        switch self {
+        case .middle: return [count / 2]
+        case .all: return Array(0..<count)
+        case .index(let n):
+            guard n < count else { throw ImagingError.noSuchFrame(path: path, frame: n, frames: count) }
+            return [n]
+        }
+    }
+}
+
+/// How medical image files are turned into model input.
+public struct ImageReadOptions: Sendable, Equatable, Hashable {
+    public var window: WindowChoice
+    public var frames: FrameChoice
+    public init(window: WindowChoice = .dicom, frames: FrameChoice = .middle) {
+        self.window = window
+        self.frames = frames
+    }
+    public static let standard = ImageReadOptions()
+}
+
+/// The image formats medpfl reads, recognised by content (a file's name is not trusted).
+public enum ImageFormat: String, Sendable, Equatable {
+    case png = "PNG"
+    case dicom = "DICOM"
+
+    /// The format of the file at `path`: the PNG signature, the DICOM preamble's "DICM" at byte 128, or, for a
+    /// `.dcm`/`.dicom` file without a preamble (old ACR-NEMA style), DICOM. Nil for anything else.
+    public static func of(path: String) throws -> ImageFormat? {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw ImagingError.missingFile(path: path) }
+        if isDir.boolValue { throw ImagingError.unreadable(path: path, reason: "is a directory") }
+        let head: [UInt8]
+        do { head = [UInt8](try BoundedFile.head(path, count: 132, what: "image")) } catch let e as FileError {
+            throw ImagingError.unreadable(path: path, reason: e.problem)
+        }
+        if head.count >= 8 && Array(head.prefix(8)) == RGBImage.pngSignature { return .png }
+        if head.count >= 132 && head[128] == 0x44 && head[129] == 0x49 && head[130] == 0x43 && head[131] == 0x4D {
+            return .dicom
+        }
+        let ext = (path as NSString).pathExtension.lowercased()
+        if ext == "dcm" || ext == "dicom" { return .dicom }
+        if ext == "png" { return .png }
+        return nil
+    }
+
+    /// True when a file name's extension is one of the readable formats' (used to collect a folder's images;
+    /// files without one are sniffed by content).
+    static func hasImageExtension(_ name: String) -> Bool {
+        ["png", "dcm", "dicom"].contains((name as NSString).pathExtension.lowercased())
+    }
+}
+
+/// Reading any supported image file into what the model sees.
+public enum ImageReader {
+    /// The selected frames of the file at `path`, each decoded and windowed (`options`), as RGB images.
+    public static func images(path: String, options: ImageReadOptions = .standard) throws -> [RGBImage] {
+        try frames(path: path, options: options).map(\.rgbImage)
+    }
+
+    /// The selected frames, as decoded planes (1 gray or 3 colour channels).
+    public static func frames(path: String, options: ImageReadOptions = .standard) throws -> [DecodedFrame] {
+        switch try ImageFormat.of(path: path) {
+        case .png:
+            let img = try RGBImage(pngPath: path)
+            return [DecodedFrame(width: img.width, height: img.height, channels: 3, planes: img.pixels, window: nil)]
+        case .dicom:
+            let d = try DICOMImage(path: path)
+            return try options.frames.frames(of: d.frames, path: path).map { try d.frame($0, window: options.window) }
+        case nil:
+            throw ImagingError.unknownFormat(path: path)
+        }
+    }
+
+    /// One image: frame `frame` (0-based) of a multi-frame file, or the file's only image.
+    public static func image(path: String, frame: Int? = nil, options: ImageReadOptions = .standard) throws -> RGBImage {
+        var o = options
+        if let f = frame { o.frames = .index(f) } else if o.frames == .all { o.frames = .middle }
+        guard let first = try images(path: path, options: o).first else { throw ImagingError.unknownFormat(path: path) }
+        return first
+    }
+
+    /// The number of frames of a file (1 for PNG). Decodes a DICOM file to find out.
+    public static func frameCount(path: String) throws -> Int {
+        switch try ImageFormat.of(path: path) {
+        case .png: return 1
+        case .dicom: return try DICOMImage(path: path).frames
+        case nil: throw ImagingError.unknownFormat(path: path)
+        }
+    }
+}
