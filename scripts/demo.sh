@@ -3,7 +3,7 @@
 # bundled demo audit (audits/demo.yaml: real medical images from data/medical-sample) into
 # demo.sqlite; the audit writes its risk report (Markdown + HTML, owner-only) to reports/demo/. Then a follow-up
 # audit of the same site (audits/demo-followup.yaml), the site's history page (reports/demo-history/history.html)
-# and the demo report as a PDF (reports/demo-pdf/report.pdf).
+# and the demo report as a PDF (reports/demo-pdf/report.pdf). Last, the DICOM demo (audits/dicom-demo.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,3 +23,7 @@ DEMO=$(last_audit)
 if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "${MEDPFL_CHROMIUM:-}" ]; then
   "$BIN" report "$DEMO" --db "$DB" --format pdf --out reports/demo-pdf
 fi
+# The DICOM demo (audits/dicom-demo.yaml, about 15 s): eight real DICOM files labelled by a CSV, decoded with GDCM,
+# into its own log dicom-demo.sqlite and reports/dicom-demo/; and what the model sees of one radiograph.
+"$BIN" audit audits/dicom-demo.yaml --quiet
+"$BIN" preview data/dicom-sample/scans/cr-01-j2k.dcm --input 3x224x224 --out reports/dicom-preview-cr.png

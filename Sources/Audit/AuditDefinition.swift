@@ -101,6 +101,38 @@ public struct DataSection: Codable, Sendable, Equatable {
     public var samples: Int
     /// Seed of the image selection (evenly over classes).
     public var selectionSeed: UInt64
+    /// A labels CSV (columns `path` and `labelColumn`) for a `folder` of files without class sub-folders.
+    public var labels: String? = nil
+    /// The CSV column holding each file's class (default `label`).
+    public var labelColumn: String? = nil
+    /// Class names in label order (default: the labels sorted), with `labels`.
+    public var classes: [String]? = nil
+    /// How a DICOM frame is windowed: "dicom" (the file's own VOI, the default), "auto", or "CENTER,WIDTH".
+    public var window: String? = nil
+    /// Which frames of a multi-frame file are images: "middle" (the default), "all", or a 0-based index.
+    public var frames: String? = nil
+    /// Skip unreadable files (counted in the log and the report) instead of refusing the audit.
+    public var skipUnreadable: Bool? = nil
+
+    public init(folder: String?, images: [LabelledImage]?, samples: Int, selectionSeed: UInt64, labels: String? = nil,
+                labelColumn: String? = nil, classes: [String]? = nil, window: String? = nil, frames: String? = nil,
+                skipUnreadable: Bool? = nil) {
+        self.folder = folder
+        self.images = images
+        self.samples = samples
+        self.selectionSeed = selectionSeed
+        self.labels = labels
+        self.labelColumn = labelColumn
+        self.classes = classes
+        self.window = window
+        self.frames = frames
+        self.skipUnreadable = skipUnreadable
+    }
+
+    /// The reading options these keys give (validated when the file is parsed).
+    public var readOptions: ImageReadOptions {
+        ImageReadOptions(window: window.flatMap(WindowChoice.init) ?? .dicom, frames: frames.flatMap(FrameChoice.init) ?? .middle)
+    }
 }
 
 /// FL algorithm the site runs.

@@ -179,7 +179,8 @@ public enum AuditDefinitionParser {
         }
 
         mutating func dataSection(_ n: YAMLNode, seed: UInt64) throws -> DataSection {
-            let m = try n.mapping(allowed: ["folder", "images", "samples", "selection_seed"])
+            let m = try n.mapping(allowed: ["folder", "images", "samples", "selection_seed", "labels", "label_column",
+                                            "classes", "window", "frames", "skip_unreadable"])
             for (_, v) in m.entries { _ = note(v) }
             let folder = try m.optional("folder").map { try existing($0, folder: true) }
             var images: [DataSection.LabelledImage]? = nil
@@ -191,10 +192,44 @@ public enum AuditDefinitionParser {
                 }
                 if images!.isEmpty { throw list.fail("the image list is empty") }
             }
-            if folder == nil && images == nil { throw n.fail("give the images as folder: (an ImageFolder) or images: (a list of {path, label})") }
+            if folder == nil && images == nil { throw n.fail("give the images as folder: (an ImageFolder, or files with labels:) or images: (a list of {path, label})") }
             if folder != nil && images != nil { throw n.fail("give either folder: or images:, not both") }
+            let labels = try m.optional("labels").map { try existing($0) }
+            if labels != nil && folder == nil { throw try m.required("labels").fail("labels: names the CSV of a folder: of files; give folder: too") }
+            let labelColumn = try m.optional("label_column")?.string()
+            if labelColumn != nil && labels == nil { throw try m.required("label_column").fail("label_column applies to a labels: CSV") }
+            var classes: [String]? = nil
+            if let c = m.optional("classes") {
+                guard labels != nil else { throw c.fail("classes: applies to a labels: CSV (an ImageFolder's classes are its sub-folders)") }
+                classes = try c.sequence().map { try $0.string() }
+                if classes!.isEmpty { throw c.fail("the class list is empty") }
+                if Set(classes!).count != classes!.count { throw c.fail("a class is listed twice") }
+            }
+            var window: String? = nil
+            if let w = m.optional("window") {
+                if let wm = try? w.mapping(allowed: ["center", "width"]) {
+                    let c = try wm.required("center").double()
+                    let width = try wm.required("width").double(where: { $0 >= 1 }, ">= 1")
+                    window = WindowChoice.explicit(center: c, width: width).description
+                } else {
+                    let t = try w.string()
+                    guard t == "dicom" || t == "auto" else {
+                        throw w.fail("window is dicom (the file's own VOI), auto (percentiles) or {center, width}, got '\(t)'")
+                    }
+                    window = t
+                }
+            }
+            var frames: String? = nil
+            if let f = m.optional("frames") {
+                let t = try f.string()
+                guard let choice = FrameChoice(t) else { throw f.fail("frames is middle, all or a 0-based frame index, got '\(t)'") }
+                frames = choice.description
+            }
+            var skip: Bool? = nil
+            if let k = m.optional("skip_unreadable") { skip = try k.choice(["true", "false"]) == "true" }
             return DataSection(folder: folder, images: images, samples: try m.required("samples").int(min: 1),
-                               selectionSeed: try m.optional("selection_seed")?.uint64() ?? seed)
+                               selectionSeed: try m.optional("selection_seed")?.uint64() ?? seed, labels: labels,
+                               labelColumn: labelColumn, classes: classes, window: window, frames: frames, skipUnreadable: skip)
         }
 
         mutating func flSection(_ n: YAMLNode?) throws -> FLSection {
@@ -339,12 +374,12 @@ public enum AuditDefinitionParser {
         /// Number of classes in the data: the folder's class sub-folders, or the largest label + 1.
         func dataClasses(_ d: DataSection, _ n: YAMLNode) throws -> Int {
             if let images = d.images { return (images.map(\.label).max() ?? 0) + 1 }
-            do { return try DataPool.classNames(folder: resolve(d.folder!)).count } catch { throw n.fail("\(error)") }
+            do { return try DataPool.classNames(d, resolve: resolve).count } catch { throw n.fail("\(error)") }
         }
 
         /// Checks that need several sections: enough images for the samples (and for secure aggregation).
         func crossChecks(_ d: AuditDefinition, defences: YAMLNode, data: YAMLNode) throws {
-            let available = d.data.images?.count ?? (try? DataPool.countImages(folder: resolve(d.data.folder!))) ?? 0
+            let available = d.data.images?.count ?? (try? DataPool.countImages(d.data, resolve: resolve)) ?? 0
             let (needed, overflow) = d.data.samples.multipliedReportingOverflow(by: d.fl.batchSize)
             if overflow || needed > available {
                 throw data.fail("\(d.data.samples) samples of batch size \(d.fl.batchSize) need \(needed) images, but only \(available) are available")

@@ -46,6 +46,8 @@ public struct ResolvedConfig: Codable, Sendable, Equatable {
     public var poolSHA256: String?
     /// The audited model as built: its format and trainable tensors by the site's names (nil in logs before 0.3).
     public var model: ModelSummary? = nil
+    /// Files left out of the data because they could not be read (`data.skip_unreadable: true`); nil when none.
+    public var skippedUnreadable: Int? = nil
 }
 
 /// What the report says about the audited model: where it came from and the tensors its update holds.
@@ -156,7 +158,7 @@ public struct AuditPlan: @unchecked Sendable {
         for s in 0..<d.data.samples {
             let idx = Array(picked[(s * d.fl.batchSize)..<((s + 1) * d.fl.batchSize)])
             let digests = try idx.map { i -> String in
-                do { return try SHA256Digest.hex(ofFile: pool.items[i].path) } catch { throw parsed.error("data", "\(error)") }
+                do { return try pool.digest(i) } catch { throw parsed.error("data", "\(error)") }
             }
             samples.append(SampleBatch(index: s, poolIndices: idx, names: idx.map { pool.items[$0].name },
                                        labels: idx.map { pool.items[$0].label }, sha256: digests))
@@ -175,15 +177,18 @@ public struct AuditPlan: @unchecked Sendable {
         var hashed = d
         hashed.output = OutputSection()
         hashed.baseDirectory = ""
+        // A labels CSV's classes, as the audit numbered them (the report names classes from the log alone).
+        if d.data.labels != nil && d.data.classes == nil { hashed.data.classes = pool.classes }
         var poolSHA: String? = nil
         if d.defences.contains(where: { $0.secureAggregationClients != nil }) {
             var digest = SHA256Digest()
-            for it in pool.items { digest.update(Array("\(it.name)\t\(it.label)\t\((try? SHA256Digest.hex(ofFile: it.path)) ?? "")\n".utf8)) }
+            for (i, it) in pool.items.enumerated() { digest.update(Array("\(it.name)\t\(it.label)\t\((try? pool.digest(i)) ?? "")\n".utf8)) }
             poolSHA = digest.hexDigest()
         }
         var config = ResolvedConfig(definition: hashed, modelSHA256: modelSHA, modelFileSHA256: modelFileSHA,
                                     samples: samples, poolSHA256: poolSHA)
         config.model = ModelSummary(model)
+        if !pool.skipped.isEmpty { config.skippedUnreadable = pool.skipped.count }
         let json = try AuditJSON.encode(config)
         var plan = AuditPlan(parsed: parsed, model: model, state: state, pool: pool, samples: samples, trials: trials,
                          config: config, configJSON: json, configSHA256: SHA256Digest.hex(of: json))

@@ -2,42 +2,103 @@ import Foundation
 import Imaging
 import Tensor
 
-/// The labelled images an audit may draw from: an ImageFolder or an explicit list.
+/// The labelled images an audit may draw from: an ImageFolder, a folder of files with a labels CSV, or an
+/// explicit list; PNG or DICOM (`ImageReader`), decoded with the data section's window and frames.
 public struct DataPool: Sendable {
     /// One image of the pool.
     public struct Item: Sendable, Equatable {
         /// Path on disk.
         public let path: String
-        /// Path as recorded in the audit log: relative to the ImageFolder root, or as written in the file.
+        /// Name as recorded in the audit log: the path relative to the data root (with `#frame` for one frame of
+        /// a multi-frame file read with `frames: all`), or the path as written in the audit file. Never a DICOM
+        /// attribute value.
         public let name: String
         public let label: Int
+        /// The 0-based frame when every frame of the file is its own image, else nil.
+        public var frame: Int? = nil
+        /// What the image was cut from (a manifest's `source_path`, else the file): images of one source stay
+        /// on one side of every train/test split.
+        public var source: String = ""
     }
 
     public let items: [Item]
-    /// Class names (folder names, or "class <k>" for listed images).
+    /// Class names (folder names, the labels CSV's classes, or "class <k>" for listed images).
     public let classes: [String]
+    /// How files are decoded.
+    public let options: ImageReadOptions
+    /// Files left out because they could not be read (`skip_unreadable: true`), by name, in data order.
+    public let skipped: [String]
 
-    /// Opens the data section of `definition`.
+    /// Opens the data section of `definition`. Every file is decoded once first: unreadable ones stop the audit
+    /// here, before any work (the first few named, then a count), unless `skip_unreadable` is set.
     public init(_ definition: AuditDefinition) throws {
         let data = definition.data
-        if let folder = data.folder {
+        options = data.readOptions
+        var all: [Item]
+        if data.folder != nil {
             let f: ImageFolder
-            do { f = try ImageFolder(root: definition.resolve(folder)) } catch { throw AuditError.input("data.folder: \(error)") }
-            items = f.samples.map { Item(path: $0.path, name: $0.relativePath, label: $0.label) }
+            do { f = try Self.folder(data, resolve: definition.resolve) } catch { throw AuditError.input("data.folder: \(error)") }
+            all = f.samples.indices.map { i in
+                let s = f.samples[i]
+                return Item(path: s.path, name: s.name, label: s.label, frame: s.frame, source: f.source(of: i))
+            }
             classes = f.classes
         } else {
             let list = data.images ?? []
-            items = list.map { Item(path: definition.resolve($0.path), name: $0.path, label: $0.label) }
+            all = list.map { Item(path: definition.resolve($0.path), name: $0.path, label: $0.label, source: $0.path) }
             let k = (list.map(\.label).max() ?? 0) + 1
             classes = (0..<k).map { "class \($0)" }
         }
+        var bad: [(name: String, reason: String)] = []
+        var checked = Set<String>(), badPaths = Set<String>()
+        for it in all where checked.insert(it.path).inserted {
+            do { _ = try ImageReader.frames(path: it.path, options: options) } catch {
+                badPaths.insert(it.path)
+                bad.append((it.name, "\(error)"))
+            }
+        }
+        if !bad.isEmpty && data.skipUnreadable != true {
+            let first = bad.prefix(3).map(\.reason).joined(separator: "; ")
+            let more = bad.count > 3 ? "; and \(bad.count - 3) more" : ""
+            throw AuditError.input("data: \(bad.count) unreadable file\(bad.count == 1 ? "" : "s") (set skip_unreadable: true to leave them out): \(first)\(more)")
+        }
+        skipped = bad.map(\.name)
+        items = all.filter { !badPaths.contains($0.path) }
+        if items.isEmpty { throw AuditError.input("data: no readable image is left") }
     }
 
-    /// Class folder names of an ImageFolder (for defaults during parsing).
-    static func classNames(folder: String) throws -> [String] { try ImageFolder(root: folder).classes }
+    /// The data section's folder: an ImageFolder, or files with a labels CSV.
+    static func folder(_ data: DataSection, resolve: (String) -> String) throws -> ImageFolder {
+        let root = resolve(data.folder!)
+        if let labels = data.labels {
+            return try ImageFolder(root: root, labels: resolve(labels), labelColumn: data.labelColumn,
+                                   classes: data.classes, options: data.readOptions)
+        }
+        return try ImageFolder(root: root, options: data.readOptions)
+    }
 
-    /// Number of images in an ImageFolder.
-    static func countImages(folder: String) throws -> Int { try ImageFolder(root: folder).count }
+    /// Class names of the data's folder (for defaults during parsing).
+    static func classNames(_ d: DataSection, resolve: (String) -> String) throws -> [String] {
+        try folder(d, resolve: resolve).classes
+    }
+
+    /// Number of images in the data's folder.
+    static func countImages(_ d: DataSection, resolve: (String) -> String) throws -> Int {
+        try folder(d, resolve: resolve).count
+    }
+
+    /// The SHA-256 the audit log records for an item: of the file for a PNG (as since the first log format), of
+    /// the decoded pixels otherwise (a DICOM file's bytes include patient attributes; its pixels, decoded and
+    /// windowed as the audit reads them, as little-endian Float32 planes, do not).
+    public func digest(_ i: Int) throws -> String {
+        let it = items[i]
+        if try ImageFormat.of(path: it.path) == .png { return try SHA256Digest.hex(ofFile: it.path) }
+        let img = try ImageReader.image(path: it.path, frame: it.frame, options: options)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(img.pixels.count * 4)
+        for v in img.pixels { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        return SHA256Digest.hex(bytes)
+    }
 
     /// `count` image indices spread evenly over the classes: round-robin over the classes, each class's
     /// images in a seeded random order. Deterministic for a given seed.
@@ -60,7 +121,7 @@ public struct DataPool: Sendable {
         data.reserveCapacity(indices.count * channels * size * size)
         for i in indices {
             do {
-                var img = try RGBImage(path: items[i].path)
+                var img = try ImageReader.image(path: items[i].path, frame: items[i].frame, options: options)
                 if channels == 1 { img = img.grayscale() }
                 data += img.fitted(size: size, method: method).pixels.prefix(channels * size * size)
             } catch {

@@ -100,7 +100,7 @@ public enum TrialRunner {
         let outcome = try AttackPipeline.run(job, config: spec.attack.config, threshold: d.thresholds.successSSIM, progress: progress)
         let result = outcome.result
         var digests = sample.sha256
-        for i in all.dropFirst(sample.poolIndices.count) { digests.append(try SHA256Digest.hex(ofFile: plan.pool.items[i].path)) }
+        for i in all.dropFirst(sample.poolIndices.count) { digests.append(try plan.pool.digest(i)) }
         let names = all.map { plan.pool.items[$0].name }
         guard result.applicable else {
             return TrialOutcome(spec: spec, seed: seed, imageNames: names, imageSHA256: digests, trueLabels: labels,

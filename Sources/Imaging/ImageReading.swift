@@ -1,4 +1,5 @@
 import Foundation
+import PNGCodec
 import SafeIO
 
 /// Which frames (or slices) of a multi-frame file become images.
@@ -121,5 +122,43 @@ public enum ImageReader {
         case .dicom: return try DICOMImage(path: path).frames
         case nil: throw ImagingError.unknownFormat(path: path)
         }
+    }
+}
+
+extension DecodedFrame {
+    /// The frame as PNG bytes: 16-bit gray for one channel (a windowed DICOM image keeps its levels), 8-bit RGB
+    /// for three (rounded as `RGBImage.rgb8`).
+    public func pngData(name: String = "<memory>") throws -> Data {
+        guard channels == 1 else { return try rgbImage.pngData(name: name) }
+        let samples = planes.map { UInt16((Double(RGBImage.clamp01($0)) * 65535).rounded()) }
+        let errLen = 256
+        var message = [CChar](repeating: 0, count: errLen)
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var count = 0
+        let rc = samples.withUnsafeBufferPointer { data in
+            message.withUnsafeMutableBufferPointer { err in
+                medpfl_png_encode16(data.baseAddress, Int32(width), Int32(height), 1, &out, &count, err.baseAddress, errLen)
+            }
+        }
+        defer { free(out) }
+        guard rc == 0, let o = out else {
+            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw ImagingError.writeFailed(path: name, reason: reason.isEmpty ? "libpng error" : reason)
+        }
+        return Data(bytes: o, count: count)
+    }
+
+    /// The frame brought to a model input of `channels x height x width` the way the audit feeds it: a square
+    /// input is fitted (shorter side to the size by `method`, then a centre crop), any other is resized; one
+    /// channel takes the luma (gray frames keep their own values).
+    public func modelInput(channels c: Int, height h: Int, width w: Int, method: ResizeMethod) -> DecodedFrame {
+        var img = rgbImage
+        img = h == w ? img.fitted(size: h, method: method) : img.resized(width: w, height: h, method: method)
+        if c == 1 {
+            let plane = img.planeSize
+            let gray = channels == 1 ? Array(img.pixels.prefix(plane)) : Array(img.grayscale().pixels.prefix(plane))
+            return DecodedFrame(width: w, height: h, channels: 1, planes: gray, window: window)
+        }
+        return DecodedFrame(width: w, height: h, channels: 3, planes: img.pixels, window: window)
     }
 }

@@ -46,7 +46,7 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .notPNG(let path): return "not a PNG file: \(path) (bad signature)"
         case .corruptPNG(let path, let reason): return "corrupt or truncated PNG: \(path) (\(reason))"
         case .writeFailed(let path, let reason): return "cannot write PNG \(path): \(reason)"
-        case .emptyFolder(let path): return "no PNG images in folder: \(path)"
+        case .emptyFolder(let path): return "no images (PNG or DICOM) in folder: \(path)"
         case .noClassFolders(let path): return "no class sub-folders in image folder: \(path)"
         case .wrongSize(let subject, let expected, let actual):
             return "wrong size: \(subject) is \(actual), expected \(expected)"

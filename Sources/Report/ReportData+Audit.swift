@@ -90,7 +90,7 @@ extension ReportData {
             if samples[k] == nil {
                 let name = r.imageIndex < batch.names.count ? batch.names[r.imageIndex] : ""
                 let label = r.imageIndex < batch.labels.count ? batch.labels[r.imageIndex] : r.trueLabel
-                samples[k] = Sample(index: k, className: AuditAdapter.className(name: name, label: label, fromFolder: d.data.folder != nil),
+                samples[k] = Sample(index: k, className: AuditAdapter.className(name: name, label: label, data: d.data),
                                     png: r.originalPNG)
             }
             reconstructions.append(Reconstruction(attack: t.attack, setting: t.defence, sample: k, png: r.reconstructionPNG))
@@ -100,6 +100,9 @@ extension ReportData {
         if risk.provenance == .assessedNow { limitations.append(AssessmentProvenance.assessedNow.inWords) }
         if record.status != .finished {
             limitations.append("This audit is \(record.status.rawValue): \(trials.count) of \(record.trialsPlanned) trials are recorded, so its results are incomplete.")
+        }
+        if let n = config.skippedUnreadable, n > 0 {
+            limitations.append("\(n) unreadable image file\(n == 1 ? " was" : "s were") left out of the data (skip_unreadable: true); the audit covers the rest.")
         }
         if let shard = record.shard { limitations.append("This audit is shard \(shard) of a larger audit: it covers part of the grid only.") }
         if d.model.weights == nil {
@@ -146,10 +149,15 @@ enum AuditAdapter {
         return snr > 0 ? 20 * log10(snr) : -99
     }
 
-    /// The class of an image: its ImageFolder sub-folder, else "class N".
-    static func className(name: String, label: Int, fromFolder: Bool) -> String {
+    /// The class of an image: its labels CSV's class, its ImageFolder sub-folder, else "class N".
+    static func className(name: String, label: Int, data: DataSection) -> String {
+        if data.labels != nil {
+            if let c = data.classes, label >= 0, label < c.count { return c[label] }
+            return "class \(label)"
+        }
+        // The class folder is the first component of the relative path (files may be nested below it).
         let parts = name.split(separator: "/")
-        if fromFolder, parts.count >= 2 { return String(parts[parts.count - 2]) }
+        if data.folder != nil, parts.count >= 2 { return String(parts[0]) }
         return "class \(label)"
     }
 

@@ -43,6 +43,8 @@ struct AttackCommand: ParsableCommand {
     @Option(name: [.customLong("images"), .customLong("images-dir")],
             help: "An ImageFolder (one sub-folder per class) to draw --count images from.") var imagesDir: String?
     @Option(help: "Images drawn from --images, evenly over the classes (seeded).") var count: Int = 6
+    @Option(name: .customLong("labels"), help: "A labels CSV (columns path,label; paths relative to --images) for a folder of files without class sub-folders.")
+    var labelsFile: String?
     @Option(help: "Images per client update (per attacked update without secure aggregation).") var batch: Int = 1
     @OptionGroup var defence: DefenceOptions
     @OptionGroup var fedavg: FedAvgOptions
@@ -109,6 +111,7 @@ struct AttackCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if labelsFile != nil && imagesDir == nil { throw ValidationError("--labels is the CSV of an --images folder: give --images too") }
         do { _ = try attackConfig() } catch let e as InputError { throw ValidationError(e.message) }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard (1...Self.maximumCount).contains(count) else { throw ValidationError("--count must be between 1 and \(Self.maximumCount), got \(count)") }
@@ -137,7 +140,10 @@ struct AttackCommand: ParsableCommand {
         // Samples (originals), if any.
         var paths: [String] = [], labels: [Int] = []
         if let dir = imagesDir {
-            let folder = try input { try ImageFolder(root: dir) }
+            let folder = try input { () throws -> ImageFolder in
+                if let l = labelsFile { return try ImageFolder(root: dir, labels: l, options: images.readOptions) }
+                return try ImageFolder(root: dir, options: images.readOptions)
+            }
             var rng = SeededGenerator(seed: model.seed).derived("select")
             guard count <= folder.samples.count else {
                 throw InputError("--count \(count), but \(dir) holds only \(folder.samples.count) images")
@@ -153,7 +159,8 @@ struct AttackCommand: ParsableCommand {
             originals = b.x; paths = b.names; labels = b.labels
         } else if !paths.isEmpty {
             try input { try Scoring.requireScorable(m.inputShape) }
-            originals = try ImageOptions.load(paths: paths, labels: labels, size: size, channels: m.inputShape[0], method: images.resize, classes: m.classes).x
+            originals = try ImageOptions.load(paths: paths, labels: labels, size: size, channels: m.inputShape[0], method: images.resize, classes: m.classes,
+                                              options: images.readOptions).x
         }
         // The updates the attacker intercepts: read from a file, or made by the clients (library: AttackPipeline).
         var jobs: [AttackJob] = [], ranges: [Range<Int>] = [], rounds: [InterceptedRound] = []

@@ -19,7 +19,7 @@ struct MedPFL: ParsableCommand {
         was changed after it finished.
         """,
         version: medpflVersion,
-        subcommands: [UpdateCommand.self, AttackCommand.self, AttacksCommand.self, MetricsCommand.self, BenchCommand.self, TrainCommand.self, DPEpsilonCommand.self, AuditCommand.self, HistoryCommand.self, ShowCommand.self, CompareCommand.self, MergeCommand.self, VerifyCommand.self, KeygenCommand.self, InspectCommand.self, CheckModelCommand.self, MigrateCommand.self, ReportCommand.self])
+        subcommands: [UpdateCommand.self, AttackCommand.self, PreviewCommand.self, AttacksCommand.self, MetricsCommand.self, BenchCommand.self, TrainCommand.self, DPEpsilonCommand.self, AuditCommand.self, HistoryCommand.self, ShowCommand.self, CompareCommand.self, MergeCommand.self, VerifyCommand.self, KeygenCommand.self, InspectCommand.self, CheckModelCommand.self, MigrateCommand.self, ReportCommand.self])
 
     static func main() {
         Engine.configureForThroughput()

@@ -108,15 +108,28 @@ struct ModelOptions: ParsableArguments {
 
 /// Images and labels given one by one.
 struct ImageOptions: ParsableArguments {
-    @Option(name: .customLong("image"), help: "A PNG image (repeatable).") var imagePaths: [String] = []
+    @Option(name: .customLong("image"), help: "An image file, PNG or DICOM (repeatable).") var imagePaths: [String] = []
     @Option(name: .customLong("label"), help: "The class index of each --image (or of each image of --tensor), in the same order (repeatable).") var labels: [Int] = []
     @Option(help: "How --image files are resized to the model's input: area, bilinear (PIL's, antialiased, as torchvision's Resize), lanczos, or interpolate (F.interpolate).")
     var resize: ResizeMethod = .area
+    @Option(help: "How a DICOM image is windowed: dicom (the file's own VOI), auto (percentiles) or CENTER,WIDTH in modality units.")
+    var window: String = "dicom"
+    @Option(help: "The 0-based frame of a multi-frame DICOM --image (default: its middle frame).") var frame: Int?
     @Option(name: .customLong("tensor"), help: ArgumentHelp("An exact input batch instead of --image: a float32 NCHW pixel-space tensor in [0, 1] from a safetensors file (KEY defaults to x, or its only tensor).", valueName: "file.safetensors[:KEY]"))
     var tensor: String?
 
     /// How many images the options give.
     var count: Int { tensor == nil ? imagePaths.count : labels.count }
+
+    /// How image files are decoded (DICOM window and frame).
+    var readOptions: ImageReadOptions {
+        ImageReadOptions(window: WindowChoice(window) ?? .dicom, frames: frame.map { .index($0) } ?? .middle)
+    }
+
+    func validate() throws {
+        if WindowChoice(window) == nil { throw ValidationError("--window is dicom, auto or CENTER,WIDTH with WIDTH >= 1, got '\(window)'") }
+        if let f = frame, f < 0 { throw ValidationError("--frame is a 0-based index, got \(f)") }
+    }
 
     /// The batch, its labels and a name per image (paths, or "FILE[i]" for --tensor).
     func load(shape: [Int], classes: Int) throws -> (x: Tensor, labels: [Int], names: [String]) {
@@ -127,7 +140,8 @@ struct ImageOptions: ParsableArguments {
         }
         guard !imagePaths.isEmpty else { throw InputError("give at least one --image (or --tensor)") }
         guard shape[1] == shape[2] else { throw InputError("the model takes \(shape[1])x\(shape[2]) images; --image is resized to squares: give --tensor") }
-        let b = try Self.load(paths: imagePaths, labels: labels, size: shape[1], channels: shape[0], method: resize, classes: classes)
+        let b = try Self.load(paths: imagePaths, labels: labels, size: shape[1], channels: shape[0], method: resize, classes: classes,
+                              options: readOptions)
         return (b.x, b.labels, imagePaths)
     }
 
@@ -158,13 +172,14 @@ struct ImageOptions: ParsableArguments {
 
     /// Images resized to `size` squares; a 1-channel model gets their luma (PIL's convert('L'), taken before
     /// resizing), a 3-channel one RGB (gray sources replicated).
-    static func load(paths: [String], labels: [Int], size: Int, channels: Int = 3, method: ResizeMethod = .area, classes: Int) throws -> (x: Tensor, labels: [Int]) {
+    static func load(paths: [String], labels: [Int], size: Int, channels: Int = 3, method: ResizeMethod = .area, classes: Int,
+                     options: ImageReadOptions = .standard) throws -> (x: Tensor, labels: [Int]) {
         guard labels.count == paths.count else {
             throw InputError("\(paths.count) --image but \(labels.count) --label: give one label per image")
         }
         for l in labels where l < 0 || l >= classes { throw InputError("label \(l) is outside 0..<\(classes)") }
         let imgs = try input { try paths.map { p -> RGBImage in
-            let img = try RGBImage(path: p)
+            let img = try ImageReader.image(path: p, options: options)
             return (channels == 1 ? img.grayscale() : img).fitted(size: size, method: method)
         } }
         guard channels == 1 || channels == 3 else { throw InputError("the model takes \(channels)-channel input; --image gives 1 (gray) or 3 (RGB): give --tensor") }

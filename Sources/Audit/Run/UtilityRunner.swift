@@ -25,15 +25,13 @@ public enum UtilityRunner {
         let d = plan.definition
         let dataset: FederatedDataset
         do {
-            if let folder = d.data.folder {
-                dataset = try FederatedDataset(folder: ImageFolder(root: d.resolve(folder)), size: d.model.inputSize)
-            } else {
-                let all = Array(plan.pool.items.indices)
-                let x = try plan.pool.load(all, size: d.model.inputSize, channels: d.model.inputChannels, method: d.model.resizeMethod)
-                dataset = FederatedDataset(classes: (0..<plan.model.classes).map { "class \($0)" }, imageShape: [3, d.model.inputSize, d.model.inputSize],
-                                           labels: plan.pool.items.map(\.label), sources: plan.pool.items.map(\.name),
-                                           names: plan.pool.items.map(\.name), pixels: x.scalars)
-            }
+            // Every image of the pool, read as the attacks read them (window, frames, channels, resize); images of
+            // one source (a manifest's scan, a multi-frame file) stay on one side of the train/test split.
+            let all = Array(plan.pool.items.indices)
+            let x = try plan.pool.load(all, size: d.model.inputSize, channels: d.model.inputChannels, method: d.model.resizeMethod)
+            dataset = FederatedDataset(classes: plan.pool.classes, imageShape: [d.model.inputChannels, d.model.inputSize, d.model.inputSize],
+                                       labels: plan.pool.items.map(\.label), sources: plan.pool.items.map(\.source),
+                                       names: plan.pool.items.map(\.name), pixels: x.scalars)
         } catch { throw plan.parsed.error("utility", "cannot load the training images: \(error)") }
         let algorithm: LocalAlgorithm = u.algorithm == .fedsgd ? .fedSGD : .fedAvgSteps(u.localSteps)
         let config = TrainingConfig(model: plan.model, initialState: plan.state, clients: u.clients, rounds: u.rounds,

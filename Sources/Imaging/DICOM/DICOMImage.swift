@@ -222,6 +222,16 @@ public struct DecodedFrame: Sendable, Equatable {
     public var planes: [Float]
     public var window: DICOMImage.WindowUsed?
 
+    public init(width: Int, height: Int, channels: Int, planes: [Float], window: DICOMImage.WindowUsed?) {
+        precondition(channels == 1 || channels == 3, "DecodedFrame: \(channels) channels")
+        precondition(planes.count == channels * width * height, "DecodedFrame: \(planes.count) values for \(channels)x\(height)x\(width)")
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.planes = planes
+        self.window = window
+    }
+
     /// The frame as an RGB image (gray replicated to the three channels, as PIL's convert("RGB")).
     public var rgbImage: RGBImage {
         channels == 3 ? RGBImage(width: width, height: height, pixels: planes)
