@@ -81,13 +81,15 @@ final class DICOMDecodingTests: XCTestCase {
         let off = zip(dicomCheck.values, stride(from: 0, to: wrong.planes.count, by: dicomCheck.step).map { wrong.planes[$0] })
             .map { abs($0 - Double($1)) }.max()!
         XCTAssertGreaterThan(off, 0.2)
-        // Every transfer syntax the issue lists has a fixture: uncompressed (implicit, explicit LE, explicit BE),
+        // Every transfer syntax the issue lists has a fixture: uncompressed (implicit, explicit LE, deflated, explicit BE),
         // RLE, JPEG baseline, extended, lossless, JPEG-LS lossless and near-lossless, JPEG 2000 lossless and lossy.
-        for uid in ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.5",
+        for uid in ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.5",
                     "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.70",
                     "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"] {
             XCTAssertTrue(syntaxes.contains(uid), "no fixture checks \(TransferSyntax.name(uid))")
         }
+        XCTAssertEqual(Set(TransferSyntax.decoded), Set(syntaxes).intersection(TransferSyntax.decoded), "every syntax said to decode has a fixture")
+        XCTAssertEqual(Set(TransferSyntax.decoded).count, 12)
     }
 
     func testWindowingFollowsTheStandardOnKnownValues() throws {
