@@ -44,6 +44,11 @@ let package = Package(
         .target(name: "GDCMBridge", path: "Sources/System/GDCMBridge",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/gdcm-3.0"])],
                 linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmCommon")]),
+        // JPEG (libjpeg-turbo), TIFF (libtiff) and NIfTI (nifticlib: libnifti2, its header from libniftiio-dev, and
+        // libznz) decoding in C: they report errors in ways Swift cannot catch, or print them.
+        .target(name: "RasterCodecs", path: "Sources/System/RasterCodecs",
+                cSettings: fastC + [.unsafeFlags(["-I/usr/include/nifti"])],
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("tiff"), .linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z")]),
         // libpng's low-level API reports errors by longjmp, which Swift cannot catch: a small C codec does.
         .target(name: "PNGCodec", dependencies: ["CPNG"], path: "Sources/System/PNGCodec", cSettings: fastC),
 
@@ -58,8 +63,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor", "SafeIO", .product(name: "Yams", package: "Yams"),
                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: fastMath),
-        // 2. Images in (PNG, DICOM with its modality LUT and windowing), resizing, data sets (ImageFolder, labels).
-        .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec", "GDCMBridge"], swiftSettings: fastMath),
+        // 2. Images in (PNG, JPEG, TIFF, DICOM with its modality LUT and windowing), resizing, data sets (ImageFolder, labels).
+        .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec", "GDCMBridge", "RasterCodecs"], swiftSettings: fastMath),
         // 3. Federated simulation, client updates and defences; DP accountant.
         .target(name: "Federated", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
         // 4. Reconstruction quality: MSE, PSNR, SSIM, matching.

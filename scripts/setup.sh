@@ -2,7 +2,7 @@
 # Installs the Debian packages medpfl builds and tests against (skips apt when all are present).
 # Needs root (or sudo) on a fresh machine; Swift 6.1+ must already be on PATH.
 set -euo pipefail
-PKGS=(libopenblas-dev libpng-dev libgdcm-dev libcmark-dev libsqlite3-dev zlib1g-dev pkg-config chromium fonts-liberation fonts-dejavu-core poppler-utils)
+PKGS=(libopenblas-dev libpng-dev libgdcm-dev libjpeg62-turbo-dev libtiff-dev libnifti2-dev libniftiio-dev libznz-dev libcmark-dev libsqlite3-dev zlib1g-dev pkg-config chromium fonts-liberation fonts-dejavu-core poppler-utils)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -113,6 +113,8 @@ public struct DataSection: Codable, Sendable, Equatable {
     public var frames: String? = nil
     /// Skip unreadable files (counted in the log and the report) instead of refusing the audit.
     public var skipUnreadable: Bool? = nil
+    /// The axis NIfTI volumes are sliced along: "x", "y" or "z" (the default).
+    public var sliceAxis: String? = nil
 
     public init(folder: String?, images: [LabelledImage]?, samples: Int, selectionSeed: UInt64, labels: String? = nil,
                 labelColumn: String? = nil, classes: [String]? = nil, window: String? = nil, frames: String? = nil,
@@ -131,7 +133,8 @@ public struct DataSection: Codable, Sendable, Equatable {
 
     /// The reading options these keys give (validated when the file is parsed).
     public var readOptions: ImageReadOptions {
-        ImageReadOptions(window: window.flatMap(WindowChoice.init) ?? .dicom, frames: frames.flatMap(FrameChoice.init) ?? .middle)
+        ImageReadOptions(window: window.flatMap(WindowChoice.init) ?? .dicom, frames: frames.flatMap(FrameChoice.init) ?? .middle,
+                         axis: sliceAxis.flatMap(SliceAxis.init(rawValue:)) ?? .z)
     }
 }
 

@@ -180,7 +180,7 @@ public enum AuditDefinitionParser {
 
         mutating func dataSection(_ n: YAMLNode, seed: UInt64) throws -> DataSection {
             let m = try n.mapping(allowed: ["folder", "images", "samples", "selection_seed", "labels", "label_column",
-                                            "classes", "window", "frames", "skip_unreadable"])
+                                            "classes", "window", "frames", "slice", "slice_axis", "skip_unreadable"])
             for (_, v) in m.entries { _ = note(v) }
             let folder = try m.optional("folder").map { try existing($0, folder: true) }
             var images: [DataSection.LabelledImage]? = nil
@@ -220,16 +220,23 @@ public enum AuditDefinitionParser {
                 }
             }
             var frames: String? = nil
-            if let f = m.optional("frames") {
+            if m.optional("frames") != nil && m.optional("slice") != nil {
+                throw try m.required("slice").fail("give frames: or slice: (the same setting: slice is its name for volumes), not both")
+            }
+            if let f = m.optional("frames") ?? m.optional("slice") {
                 let t = try f.string()
                 guard let choice = FrameChoice(t) else { throw f.fail("frames is middle, all or a 0-based frame index, got '\(t)'") }
                 frames = choice.description
             }
+            var axis: String? = nil
+            if let a = m.optional("slice_axis") { axis = try a.choice(SliceAxis.allCases.map(\.rawValue)) }
             var skip: Bool? = nil
             if let k = m.optional("skip_unreadable") { skip = try k.choice(["true", "false"]) == "true" }
-            return DataSection(folder: folder, images: images, samples: try m.required("samples").int(min: 1),
+            var section = DataSection(folder: folder, images: images, samples: try m.required("samples").int(min: 1),
                                selectionSeed: try m.optional("selection_seed")?.uint64() ?? seed, labels: labels,
                                labelColumn: labelColumn, classes: classes, window: window, frames: frames, skipUnreadable: skip)
+            section.sliceAxis = axis
+            return section
         }
 
         mutating func flSection(_ n: YAMLNode?) throws -> FLSection {

@@ -159,7 +159,7 @@ public struct ImageFolder: Sendable {
     /// The files (with `frames: .all`, the frames) a listed file contributes.
     private static func expand(path: String, relativePath: String, label: Int, options: ImageReadOptions) throws -> [Sample] {
         guard options.frames == .all else { return [Sample(path: path, relativePath: relativePath, label: label)] }
-        let n = try ImageReader.frameCount(path: path)
+        let n = try ImageReader.frameCount(path: path, axis: options.axis)
         if n == 1 { return [Sample(path: path, relativePath: relativePath, label: label)] }
         return (0..<n).map { Sample(path: path, relativePath: relativePath, label: label, frame: $0) }
     }

@@ -46,10 +46,14 @@ public enum FrameChoice: Sendable, Equatable, Hashable, CustomStringConvertible 
 /// How medical image files are turned into model input.
 public struct ImageReadOptions: Sendable, Equatable, Hashable {
     public var window: WindowChoice
+    /// Frames of a multi-frame DICOM or multi-page TIFF, slices of a NIfTI volume.
     public var frames: FrameChoice
-    public init(window: WindowChoice = .dicom, frames: FrameChoice = .middle) {
+    /// The axis NIfTI volumes are sliced along.
+    public var axis: SliceAxis
+    public init(window: WindowChoice = .dicom, frames: FrameChoice = .middle, axis: SliceAxis = .z) {
         self.window = window
         self.frames = frames
+        self.axis = axis
     }
     public static let standard = ImageReadOptions()
 }
@@ -57,7 +61,10 @@ public struct ImageReadOptions: Sendable, Equatable, Hashable {
 /// The image formats medpfl reads, recognised by content (a file's name is not trusted).
 public enum ImageFormat: String, Sendable, Equatable {
     case png = "PNG"
+    case jpeg = "JPEG"
+    case tiff = "TIFF"
     case dicom = "DICOM"
+    case nifti = "NIfTI"
 
     /// The format of the file at `path`: the PNG signature, the DICOM preamble's "DICM" at byte 128, or, for a
     /// `.dcm`/`.dicom` file without a preamble (old ACR-NEMA style), DICOM. Nil for anything else.
@@ -66,23 +73,38 @@ public enum ImageFormat: String, Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw ImagingError.missingFile(path: path) }
         if isDir.boolValue { throw ImagingError.unreadable(path: path, reason: "is a directory") }
         let head: [UInt8]
-        do { head = [UInt8](try BoundedFile.head(path, count: 132, what: "image")) } catch let e as FileError {
+        do { head = [UInt8](try BoundedFile.head(path, count: 348, what: "image")) } catch let e as FileError {
             throw ImagingError.unreadable(path: path, reason: e.problem)
         }
-        if head.count >= 8 && Array(head.prefix(8)) == RGBImage.pngSignature { return .png }
+        // DICOM first: a DICOM preamble may itself hold a TIFF header (dual-personality files).
         if head.count >= 132 && head[128] == 0x44 && head[129] == 0x49 && head[130] == 0x43 && head[131] == 0x4D {
             return .dicom
         }
+        if head.count >= 8 && Array(head.prefix(8)) == RGBImage.pngSignature { return .png }
+        if head.count >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF { return .jpeg }
+        if head.count >= 4 && ((head[0] == 0x49 && head[1] == 0x49 && (head[2] == 0x2A || head[2] == 0x2B) && head[3] == 0)
+                                || (head[0] == 0x4D && head[1] == 0x4D && head[2] == 0 && (head[3] == 0x2A || head[3] == 0x2B))) {
+            return .tiff
+        }
+        // NIfTI-1: "n+1\0" at byte 344; NIfTI-2: "n+2\0" at byte 4; gzip-compressed ones by their name.
+        if head.count >= 348 && head[344] == 0x6E && head[345] == 0x2B && head[346] == 0x31 && head[347] == 0 { return .nifti }
+        if head.count >= 8 && head[4] == 0x6E && head[5] == 0x2B && head[6] == 0x32 && head[7] == 0 { return .nifti }
+        let lower = (path as NSString).lastPathComponent.lowercased()
+        if head.count >= 2 && head[0] == 0x1F && head[1] == 0x8B && lower.hasSuffix(".nii.gz") { return .nifti }
         let ext = (path as NSString).pathExtension.lowercased()
         if ext == "dcm" || ext == "dicom" { return .dicom }
         if ext == "png" { return .png }
+        if ext == "jpg" || ext == "jpeg" { return .jpeg }
+        if ext == "tif" || ext == "tiff" { return .tiff }
+        if ext == "nii" || lower.hasSuffix(".nii.gz") { return .nifti }
         return nil
     }
 
     /// True when a file name's extension is one of the readable formats' (used to collect a folder's images;
     /// files without one are sniffed by content).
     static func hasImageExtension(_ name: String) -> Bool {
-        ["png", "dcm", "dicom"].contains((name as NSString).pathExtension.lowercased())
+        ["png", "dcm", "dicom", "jpg", "jpeg", "tif", "tiff", "nii"].contains((name as NSString).pathExtension.lowercased())
+            || name.lowercased().hasSuffix(".nii.gz")
     }
 }
 
@@ -102,6 +124,15 @@ public enum ImageReader {
         case .dicom:
             let d = try DICOMImage(path: path)
             return try options.frames.frames(of: d.frames, path: path).map { try d.frame($0, window: options.window) }
+        case .jpeg:
+            return [try Raster.jpeg(path: path)]
+        case .tiff:
+            let pages = try Raster.tiffPages(path: path)
+            return try options.frames.frames(of: pages, path: path).map { try Raster.tiff(path: path, page: $0) }
+        case .nifti:
+            let v = try NIfTIVolume(path: path)
+            return try options.frames.frames(of: v.slices(along: options.axis), path: path)
+                .map { try v.slice($0, along: options.axis, window: options.window) }
         case nil:
             throw ImagingError.unknownFormat(path: path)
         }
@@ -116,9 +147,11 @@ public enum ImageReader {
     }
 
     /// The number of frames of a file (1 for PNG). Decodes a DICOM file to find out.
-    public static func frameCount(path: String) throws -> Int {
+    public static func frameCount(path: String, axis: SliceAxis = .z) throws -> Int {
         switch try ImageFormat.of(path: path) {
-        case .png: return 1
+        case .nifti: return try NIfTIVolume(path: path).slices(along: axis)
+        case .png, .jpeg: return 1
+        case .tiff: return try Raster.tiffPages(path: path)
         case .dicom: return try DICOMImage(path: path).frames
         case nil: throw ImagingError.unknownFormat(path: path)
         }

@@ -36,6 +36,8 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     case corruptDICOM(path: String, reason: String)
     /// A readable image this tool does not interpret (photometric interpretation, bit depth...).
     case unsupportedImage(path: String, reason: String)
+    /// A JPEG or TIFF file its library could not decode (truncated, damaged, a layout not read).
+    case corruptImage(path: String, format: String, reason: String)
     /// A frame or slice index outside the file's frames.
     case noSuchFrame(path: String, frame: Int, frames: Int)
 
@@ -46,19 +48,20 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .notPNG(let path): return "not a PNG file: \(path) (bad signature)"
         case .corruptPNG(let path, let reason): return "corrupt or truncated PNG: \(path) (\(reason))"
         case .writeFailed(let path, let reason): return "cannot write PNG \(path): \(reason)"
-        case .emptyFolder(let path): return "no images (PNG or DICOM) in folder: \(path)"
+        case .emptyFolder(let path): return "no images (PNG, JPEG, TIFF, DICOM or NIfTI) in folder: \(path)"
         case .noClassFolders(let path): return "no class sub-folders in image folder: \(path)"
         case .wrongSize(let subject, let expected, let actual):
             return "wrong size: \(subject) is \(actual), expected \(expected)"
         case .badManifest(let path, let reason): return "unusable manifest \(path): \(reason)"
         case .unknownFormat(let path):
-            return "not a supported image file: \(path) (PNG or DICOM, recognised by content)"
+            return "not a supported image file: \(path) (PNG, JPEG, TIFF, DICOM or NIfTI, recognised by content)"
         case .notDICOM(let path): return "not a DICOM file: \(path) (no data set could be parsed)"
         case .noPixelData(let path): return "DICOM file without pixel data: \(path)"
         case .unsupportedTransferSyntax(let path, let syntax):
             return "unsupported DICOM transfer syntax \(syntax): \(path) (see docs/DICOM.md for the decoded ones)"
         case .corruptDICOM(let path, let reason): return "corrupt or truncated DICOM file: \(path) (\(reason))"
         case .unsupportedImage(let path, let reason): return "unsupported image: \(path) (\(reason))"
+        case .corruptImage(let path, let format, let reason): return "corrupt or unreadable \(format) file: \(path) (\(reason))"
         case .noSuchFrame(let path, let frame, let frames):
             return "no frame \(frame) in \(path): it has \(frames) frame\(frames == 1 ? "" : "s") (0 to \(frames - 1))"
         }

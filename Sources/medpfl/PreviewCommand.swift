@@ -6,7 +6,7 @@ import SafeIO
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preview",
-        abstract: "Write what the model will see of one image file (PNG or DICOM): decoded, windowed, optionally resized.",
+        abstract: "Write what the model will see of one image file (PNG, JPEG, TIFF, DICOM or NIfTI): decoded, windowed, optionally resized.",
         discussion: """
         A DICOM file is decoded with GDCM, its modality LUT applied (rescale slope/intercept or the Modality \
         LUT Sequence), then a window: the file's own VOI (`dicom`, the default), the 0.5th-99.5th percentiles \
@@ -16,10 +16,11 @@ struct PreviewCommand: ParsableCommand {
         (format, transfer syntax, bits, photometric interpretation, window, frames): never a patient attribute.
         """)
 
-    @Argument(help: "The image file (PNG or DICOM, recognised by content).") var file: String
+    @Argument(help: "The image file (PNG, JPEG, TIFF, DICOM or NIfTI, recognised by content).") var file: String
     @Option(help: "0-based frame of a multi-frame file (default: the middle frame).") var frame: Int?
     @Option(help: "0-based slice (the same as --frame, for volumes).") var slice: Int?
-    @Option(help: "dicom (the file's own VOI), auto (percentiles) or CENTER,WIDTH.") var window: String = "dicom"
+    @Option(help: "dicom (the file's own VOI; a NIfTI file's cal_min..cal_max), auto (percentiles) or CENTER,WIDTH.") var window: String = "dicom"
+    @Option(help: "The axis a NIfTI volume is sliced along: x, y or z.") var axis: String = "z"
     @Option(name: .customLong("input"), help: "Resize to the model input CxHxW (e.g. 3x224x224 or 1x64x64).") var modelInput: String?
     @Option(help: "Resize method for --input: area, bilinear or lanczos.") var resize: String = "area"
     @Option(help: "The PNG to write (owner-only).") var out: String?
@@ -34,6 +35,7 @@ struct PreviewCommand: ParsableCommand {
         if let i = modelInput, Self.shape(i) == nil {
             throw ValidationError("--input is CxHxW with C 1 or 3 and H, W from 1 to 4096 (e.g. 3x224x224), got '\(i)'")
         }
+        if SliceAxis(rawValue: axis) == nil { throw ValidationError("--axis is x, y or z, got '\(axis)'") }
         if ResizeMethod(rawValue: resize) == nil { throw ValidationError("--resize is area, bilinear or lanczos, got '\(resize)'") }
         if out == nil && !json { throw ValidationError("give --out OUT.png, --json, or both") }
     }
@@ -73,12 +75,13 @@ struct PreviewCommand: ParsableCommand {
         var facts: Facts
         var decoded: DecodedFrame
         switch format {
-        case .png:
-            let img = try input { try RGBImage(pngPath: file) }
-            if let f = frame ?? slice, f != 0 { throw InputError("\(ImagingError.noSuchFrame(path: file, frame: f, frames: 1))") }
-            decoded = DecodedFrame(width: img.width, height: img.height, channels: 3, planes: img.pixels, window: nil)
-            facts = Facts(file: file, format: "PNG", frames: 1, frame: 0, sourceSize: "\(img.width)x\(img.height)",
-                          outputSize: "", outputChannels: 3)
+        case .png, .jpeg, .tiff, .nifti:
+            let ax = SliceAxis(rawValue: axis)!
+            let n = try input { try ImageReader.frameCount(path: file, axis: ax) }
+            let k = try input { try (frame ?? slice).map { try FrameChoice.index($0).frames(of: n, path: file)[0] } ?? n / 2 }
+            decoded = try input { try ImageReader.frames(path: file, options: ImageReadOptions(window: choice, frames: .index(k), axis: ax))[0] }
+            facts = Facts(file: file, format: format.rawValue, frames: n, frame: k, window: decoded.window,
+                          sourceSize: "\(decoded.width)x\(decoded.height)", outputSize: "", outputChannels: decoded.channels)
         case .dicom:
             let d = try input { try DICOMImage(path: file) }
             let k = try input { try (frame ?? slice).map { try FrameChoice.index($0).frames(of: d.frames, path: file)[0] } ?? d.frames / 2 }
@@ -109,7 +112,7 @@ struct PreviewCommand: ParsableCommand {
                 switch w.kind {
                 case "window": return ", window \(w.center.map(ReportNumber.plain) ?? "?")/\(w.width.map(ReportNumber.plain) ?? "?") \(w.function ?? "")"
                 case "lut": return ", the file's VOI LUT"
-                case "range", "auto": return ", \(w.kind) \(w.low.map(ReportNumber.plain) ?? "?")..\(w.high.map(ReportNumber.plain) ?? "?")"
+                case "range", "auto", "cal": return ", \(w.kind) \(w.low.map(ReportNumber.plain) ?? "?")..\(w.high.map(ReportNumber.plain) ?? "?")"
                 default: return ""
                 }
             } ?? ""

@@ -157,3 +157,46 @@ extension CLITests {
         XCTAssertTrue(rep.contains("1 unreadable image file was left out"), rep)
     }
 }
+
+extension CLITests {
+    /// An audit on an ImageFolder of JPEG, TIFF and NIfTI files (slices of a volume as images), and attacks on
+    /// single files of each format, end to end.
+    func testAuditsOnJPEGTIFFAndNIfTIFolders() throws {
+        let fixtures = Self.root.appendingPathComponent("Tests/ImagingTests/Fixtures")
+        let data = tmp.appendingPathComponent("mixed")
+        for (src, dst) in [("raster/xray-gray.jpg", "photo/a.jpg"), ("raster/fundus-rgb.jpg", "photo/b.jpeg"),
+                           ("raster/histology-progressive.jpg", "photo/c.jpg"),
+                           ("raster/xray-gray8-lzw.tif", "scan/a.tif"), ("raster/fundus-rgb-tiled.tif", "scan/b.tiff"),
+                           ("raster/ct-gray16.tif", "scan/c.tif"),
+                           ("nifti/example_nifti2.nii.gz", "volume/fmri.nii.gz")] {
+            let to = data.appendingPathComponent(dst)
+            try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(src), to: to)
+        }
+        let db = tmp.appendingPathComponent("mixed.sqlite").path
+        let audit = tmp.appendingPathComponent("mixed.yaml")
+        try """
+        site: Mixed formats
+        seed: 5
+        model: {name: lenet, classes: 3, input_size: 32}
+        data: {folder: \(data.path), frames: all, slice_axis: z, window: auto, samples: 3}
+        attacks: [imprint, {idlg: {iterations: 5}}]
+        defences: [none]
+        output: {database: \(db), report_dir: \(tmp.appendingPathComponent("mixed-report").path)}
+        """.write(to: audit, atomically: true, encoding: .utf8)
+        let a = try run(["audit", audit.path, "--quiet"])
+        XCTAssertEqual(a.code, 0, a.err)
+        let show = try run(["show", "1", "--db", db])
+        XCTAssertTrue(show.out.contains("Trials:     6 of 6"), show.out)
+        // 3 JPEG + 3 TIFF + the volume's 12 slices: the imprint attack rebuilds the selected images exactly.
+        XCTAssertTrue(show.out.contains("imprint"), show.out)
+        for file in ["raster/fundus-rgb.jpg", "raster/pages3.tif", "nifti/anatomical.nii"] {
+            let r = try run(["attack", "--model", "lenet", "--attack", "imprint", "--image", fixtures.appendingPathComponent(file).path,
+                             "--label", "0", "--json", "--quiet"])
+            XCTAssertEqual(r.code, 0, "\(file): \(r.err)")
+            let j = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+            let agg = j["aggregate"] as! [String: Any]
+            XCTAssertGreaterThan(agg["meanSSIM"] as! Double, 0.99, file)
+        }
+    }
+}
