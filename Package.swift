@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // The zip container of PyTorch checkpoints (torch.save).
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // CSV files (labels, manifests): RFC 4180.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         // ONNX model files (the message code is generated once by scripts/generate_onnx_proto.sh and committed).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
@@ -64,7 +66,8 @@ let package = Package(
                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: fastMath),
         // 2. Images in (PNG, JPEG, TIFF, DICOM with its modality LUT and windowing), resizing, data sets (ImageFolder, labels).
-        .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec", "GDCMBridge", "RasterCodecs"], swiftSettings: fastMath),
+        .target(name: "Imaging", dependencies: ["Tensor", "SafeIO", "PNGCodec", "GDCMBridge", "RasterCodecs",
+                                                .product(name: "CSV", package: "CSV.swift")], swiftSettings: fastMath),
         // 3. Federated simulation, client updates and defences; DP accountant.
         .target(name: "Federated", dependencies: ["NN", "Imaging"], swiftSettings: fastMath),
         // 4. Reconstruction quality: MSE, PSNR, SSIM, matching.
