@@ -130,6 +130,12 @@ extension RGBImage {
     /// 8-bit values) in all three channels: what a 1-channel model sees of this image.
     public func grayscale() -> RGBImage {
         let n = planeSize
+        // A gray image (every pixel's channels equal: a gray PNG, a windowed DICOM frame) is its own luma: the
+        // weights sum to 65536, so for 8-bit values this is exactly PIL's result, and finer levels (16-bit
+        // sources) are kept instead of rounded to 8 bits.
+        if pixels.withUnsafeBufferPointer({ p in (0..<n).allSatisfy { p[$0] == p[n + $0] && p[$0] == p[2 * n + $0] } }) {
+            return self
+        }
         let b = pixels.map { Int(($0 * 255).rounded()).clamped(0, 255) }
         var out = [Float](repeating: 0, count: 3 * n)
         for i in 0..<n {

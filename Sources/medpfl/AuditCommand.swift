@@ -157,12 +157,17 @@ func auditInput<T>(_ body: () throws -> T) throws -> T {
 
 /// JSON on stdout for the audit commands: like `printJSON`, with dates as ISO 8601 (UTC) text.
 func printAuditJSON<T: Encodable>(_ value: T) throws {
+    FileHandle.standardOutput.write(try auditJSONData(value))
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+/// An audit value as `--json` prints it.
+func auditJSONData<T: Encodable>(_ value: T) throws -> Data {
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
     enc.dateEncodingStrategy = .iso8601
     enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-    FileHandle.standardOutput.write(try enc.encode(value))
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    return try enc.encode(value)
 }
 
 /// "4 min 12 s", "38 s".

@@ -12,6 +12,8 @@ struct ShowCommand: ParsableCommand {
     @Argument(help: "Audit id (see `medpfl history`).") var id: Int64
     @Option(help: "SQLite audit log.") var db: String = "medpfl.sqlite"
     @Flag(help: "Print JSON on stdout (with every trial).") var json = false
+    @Flag(help: "Replace image file names with stable pseudonyms (image-01, ...) and the data paths with (redacted): output to share. The log keeps the names.")
+    var redact = false
 
     struct Output: Encodable {
         let audit: AuditRecord, config: ResolvedConfig, assessment: RiskReport, recommendations: [RecommendationRecord]
@@ -30,13 +32,20 @@ struct ShowCommand: ParsableCommand {
         let report = try store.assessment(audit: id)
         let trials = try store.trials(audit: id)
         let digest = try store.digest(audit: id)
+        let redaction = redact ? Redaction(config: try a.config()) : nil
         if json {
-            try printAuditJSON(Output(audit: a, config: try a.config(), assessment: report, recommendations: try store.recommendations(audit: id),
-                                 utilityRuns: try store.utilityRuns(audit: id), trials: trials, digest: digest.map(Digest.init)))
+            let out = Output(audit: a, config: try a.config(), assessment: report, recommendations: try store.recommendations(audit: id),
+                             utilityRuns: try store.utilityRuns(audit: id), trials: trials, digest: digest.map(Digest.init))
+            if let r = redaction {
+                FileHandle.standardOutput.write(try r.applyJSON(try auditJSONData(out)))
+                FileHandle.standardOutput.write(Data("\n".utf8))
+            } else {
+                try printAuditJSON(out)
+            }
             return
         }
         let d = try a.config().definition
-        print(describe(a, d, recorded: trials.count, digest: digest))
+        print(redaction.map { $0.apply(describe(a, d, recorded: trials.count, digest: digest)) } ?? describe(a, d, recorded: trials.count, digest: digest))
         print("")
         if a.shard != nil {
             print("This audit is one shard of a larger grid; merge the shards (medpfl merge) for the verdict on the site.")

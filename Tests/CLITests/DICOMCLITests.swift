@@ -53,7 +53,7 @@ extension CLITests {
         let a = try run(["audit", audit.path])
         XCTAssertEqual(a.code, 0, a.err)
         texts += [("audit stdout", a.out), ("audit stderr", a.err)]
-        for args in [["show", "1", "--db", db, "--json"], ["show", "1", "--db", db],
+        for args in [["show", "1", "--db", db, "--json", "--redact"], ["show", "1", "--db", db, "--redact"],
                      ["report", "1", "--db", db, "--out", tmp.appendingPathComponent("rep2").path],
                      ["verify", "1", "--db", db],
                      ["preview", Self.identified.appendingPathComponent("scans/record-03.dcm").path, "--json",
@@ -76,7 +76,19 @@ extension CLITests {
                 XCTAssertNil(data.range(of: Data(v.lowercased().utf8)), "\(path) holds \(v.lowercased())")
             }
         }
-        // The log keeps the relative paths (it stays on the site's machine) and the decoded pixels' SHA-256.
+        // File names (record numbers, often) are not in reports or JSON either: images are named by class and index.
+        for (path, data) in files where path != db { XCTAssertNil(data.range(of: Data("record-0".utf8)), "\(path) names a file") }
+        for (what, text) in texts where what.hasPrefix("show") || what.hasPrefix("report") || what.hasPrefix("verify") {
+            XCTAssertFalse(text.contains("record-0"), "\(what) names a file")
+        }
+        // The log keeps the relative paths (it stays on the site's machine) and the decoded pixels' SHA-256; show
+        // without --redact prints them, with it the same pseudonyms every time.
+        let plain = try run(["show", "1", "--db", db, "--json"])
+        XCTAssertTrue(plain.out.contains("record-0"))
+        let redacted = try run(["show", "1", "--db", db, "--json", "--redact"])
+        XCTAssertTrue(redacted.out.contains("image-01") && redacted.out.contains("image-02"), redacted.out)
+        XCTAssertEqual(redacted.out, try run(["show", "1", "--db", db, "--json", "--redact"]).out)
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(redacted.out.utf8)))
         let show = try run(["show", "1", "--db", db])
         XCTAssertTrue(show.out.contains("Trials:     4 of 4"), show.out)
     }
