@@ -164,21 +164,11 @@ extension DecodedFrame {
     public func pngData(name: String = "<memory>") throws -> Data {
         guard channels == 1 else { return try rgbImage.pngData(name: name) }
         let samples = planes.map { UInt16((Double(RGBImage.clamp01($0)) * 65535).rounded()) }
-        let errLen = 256
-        var message = [CChar](repeating: 0, count: errLen)
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        var count = 0
-        let rc = samples.withUnsafeBufferPointer { data in
-            message.withUnsafeMutableBufferPointer { err in
-                medpfl_png_encode16(data.baseAddress, Int32(width), Int32(height), 1, &out, &count, err.baseAddress, errLen)
+        return try encodedPNG(name: name) { out, count, err, errLen in
+            samples.withUnsafeBufferPointer { data in
+                medpfl_png_encode16(data.baseAddress, Int32(width), Int32(height), 1, &out, &count, err, errLen)
             }
         }
-        defer { free(out) }
-        guard rc == 0, let o = out else {
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw ImagingError.writeFailed(path: name, reason: reason.isEmpty ? "libpng error" : reason)
-        }
-        return Data(bytes: o, count: count)
     }
 
     /// The frame brought to a model input of `channels x height x width` the way the audit feeds it: a square

@@ -101,21 +101,11 @@ extension RGBImage {
     /// - Throws: `ImagingError.writeFailed` (`name` names the image in the message).
     public func pngData(name: String = "<memory>") throws -> Data {
         let bytes = rgb8()
-        let errLen = 256
-        var message = [CChar](repeating: 0, count: errLen)
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        var count = 0
-        let rc = bytes.withUnsafeBufferPointer { data in
-            message.withUnsafeMutableBufferPointer { err in
-                medpfl_png_encode(data.baseAddress, Int32(width), Int32(height), 3, &out, &count, err.baseAddress, errLen)
+        return try encodedPNG(name: name) { out, count, err, errLen in
+            bytes.withUnsafeBufferPointer { data in
+                medpfl_png_encode(data.baseAddress, Int32(width), Int32(height), 3, &out, &count, err, errLen)
             }
         }
-        defer { free(out) }
-        guard rc == 0, let o = out else {
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw ImagingError.writeFailed(path: name, reason: reason.isEmpty ? "libpng error" : reason)
-        }
-        return Data(bytes: o, count: count)
     }
 
     /// Writes the image as an 8-bit RGB PNG file.
@@ -129,6 +119,22 @@ extension RGBImage {
             throw ImagingError.writeFailed(path: path, reason: e.problem)
         }
     }
+}
+
+/// Runs one of the PNG codec's encoders (`body` gets the output pointer, its byte count and an error buffer) and
+/// returns its bytes, or throws `ImagingError.writeFailed` with the codec's message.
+func encodedPNG(name: String, _ body: (inout UnsafeMutablePointer<UInt8>?, inout Int, UnsafeMutablePointer<CChar>, Int) -> Int32) throws -> Data {
+    let errLen = 256
+    var message = [CChar](repeating: 0, count: errLen)
+    var out: UnsafeMutablePointer<UInt8>? = nil
+    var count = 0
+    let rc = message.withUnsafeMutableBufferPointer { err in body(&out, &count, err.baseAddress!, errLen) }
+    defer { free(out) }
+    guard rc == 0, let o = out else {
+        let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw ImagingError.writeFailed(path: name, reason: reason.isEmpty ? "libpng error" : reason)
+    }
+    return Data(bytes: o, count: count)
 }
 
 /// Reads a regular file completely (at most `BoundedFile.Limit.image` bytes), mapping failures to `ImagingError`.
