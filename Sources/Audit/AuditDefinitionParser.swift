@@ -386,7 +386,10 @@ public enum AuditDefinitionParser {
 
         /// Checks that need several sections: enough images for the samples (and for secure aggregation).
         func crossChecks(_ d: AuditDefinition, defences: YAMLNode, data: YAMLNode) throws {
-            let available = d.data.images?.count ?? (try? DataPool.countImages(d.data, resolve: resolve)) ?? 0
+            let available: Int
+            if let images = d.data.images { available = images.count } else {
+                do { available = try DataPool.countImages(d.data, resolve: resolve) } catch { throw data.fail("\(error)") }
+            }
             let (needed, overflow) = d.data.samples.multipliedReportingOverflow(by: d.fl.batchSize)
             if overflow || needed > available {
                 throw data.fail("\(d.data.samples) samples of batch size \(d.fl.batchSize) need \(needed) images, but only \(available) are available")

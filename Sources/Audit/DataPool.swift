@@ -37,7 +37,7 @@ public struct DataPool: Sendable {
         var all: [Item]
         if data.folder != nil {
             let f: ImageFolder
-            do { f = try Self.folder(data, resolve: definition.resolve) } catch { throw AuditError.input("data.folder: \(error)") }
+            do { f = try Self.folder(data, resolve: definition.resolve) } catch { throw AuditError.input("\(error)") }
             all = f.samples.indices.map { i in
                 let s = f.samples[i]
                 return Item(path: s.path, name: s.name, label: s.label, frame: s.frame, source: f.source(of: i))
@@ -60,11 +60,11 @@ public struct DataPool: Sendable {
         if !bad.isEmpty && data.skipUnreadable != true {
             let first = bad.prefix(3).map(\.reason).joined(separator: "; ")
             let more = bad.count > 3 ? "; and \(bad.count - 3) more" : ""
-            throw AuditError.input("data: \(bad.count) unreadable file\(bad.count == 1 ? "" : "s") (set skip_unreadable: true to leave them out): \(first)\(more)")
+            throw AuditError.input("\(bad.count) unreadable file\(bad.count == 1 ? "" : "s") (set skip_unreadable: true to leave them out): \(first)\(more)")
         }
         skipped = bad.map(\.name)
         items = all.filter { !badPaths.contains($0.path) }
-        if items.isEmpty { throw AuditError.input("data: no readable image is left") }
+        if items.isEmpty { throw AuditError.input("no readable image is left") }
     }
 
     /// The data section's folder: an ImageFolder, or files with a labels CSV.

@@ -212,6 +212,12 @@ extern "C" int medpfl_dicom_open(const char *path, medpfl_dicom **out, char *det
         return MEDPFL_DICOM_CORRUPT;
     }
     unsigned long length = img.GetBufferLength();
+    // A header can claim any size (65535 x 65535 x 2^31 frames in a few bytes of JPEG): refuse before allocating.
+    const unsigned long limit = 2UL << 30;
+    if (length > limit) {
+        copy_text(detail, detail_length, "its rows, columns and frames would decode to more than the 2 GiB medpfl decodes for one file");
+        return MEDPFL_DICOM_CORRUPT;
+    }
     try { d->pixels.resize(length); } catch (...) {
         copy_text(detail, detail_length, "the pixel data is too large for memory");
         return MEDPFL_DICOM_CORRUPT;

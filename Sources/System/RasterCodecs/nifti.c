@@ -38,6 +38,10 @@ int medpfl_nifti_read(const char *path, int64_t max_bytes, medpfl_volume *out, c
         snprintf(err, errlen, "a %lld x %lld x %lld volume is larger than medpfl reads", (long long)nx, (long long)ny, (long long)nz);
         nifti_image_free(nim); return 1;
     }
+    if (nx * ny * nz > ((int64_t)1 << 28)) {
+        snprintf(err, errlen, "a %lld x %lld x %lld volume is more than the 2^28 voxels medpfl reads", (long long)nx, (long long)ny, (long long)nz);
+        nifti_image_free(nim); return 1;
+    }
     if (nim->nbyper < 1 || nim->nvox > max_bytes / nim->nbyper) {
         snprintf(err, errlen, "the voxel data (%lld voxels of %d bytes) is more than medpfl reads", (long long)nim->nvox, nim->nbyper);
         nifti_image_free(nim); return 1;
