@@ -17,7 +17,8 @@ The pipeline is the one docs/DICOM.md states (PS3.3 C.11), computed here with py
                   interpolation), linear-exact. An explicit {center, width}: the standard LINEAR function.
                   Outputs are scaled to [0, 1]: a window by its output range, a VOI LUT by 2^bits - 1.
   MONOCHROME1     inverted after the VOI: 1 - v.
-  colour          RGB / YBR converted to RGB by pydicom, divided by 2^BitsStored - 1.
+  colour          RGB / YBR converted to RGB by pydicom, divided by 2^BitsStored - 1; PALETTE COLOR through
+                  pydicom.pixels.apply_color_lut, divided by 2^bits - 1 of the LUT descriptor.
 
 Images with more than 4096 values per frame store a strided sample (every k-th value of the C-order frame,
 k = ceil(n / 4096)), enough to catch a wrong window, sign or byte order anywhere in the image.
@@ -134,6 +135,13 @@ def colour_frame(ds, arr):
     return arr.astype(np.float64) / (2 ** bits - 1)
 
 
+def palette_frame(ds, arr):
+    """PALETTE COLOR through pydicom's apply_color_lut, scaled by the LUTs' bit depth."""
+    from pydicom.pixels import apply_color_lut
+    bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    return apply_color_lut(arr, ds).astype(np.float64) / (2 ** bits - 1)
+
+
 def sample(values):
     flat = values.reshape(-1)
     step = max(1, math.ceil(flat.size / MAX_VALUES))
@@ -170,7 +178,10 @@ def main():
         }
         for setting in settings:
             for f in check:
-                if spp == 1:
+                if ds.PhotometricInterpretation == "PALETTE COLOR":
+                    planes = np.transpose(palette_frame(ds, arr[f]), (2, 0, 1))
+                    used = {"kind": "palette"}
+                elif spp == 1:
                     v, used = gray_frame(ds, arr[f], f, setting)
                     planes = v
                 else:

@@ -24,6 +24,10 @@ enum Tag {
     static let sharedFunctionalGroups: DICOMTag = 0x5200_9229
     static let perFrameFunctionalGroups: DICOMTag = 0x5200_9230
     static let pixelData: DICOMTag = 0x7FE0_0010
+    /// Red, green, blue Palette Color LUT Descriptor and Data (green and blue follow red at +1, +2).
+    static let redPaletteDescriptor: DICOMTag = 0x0028_1101
+    static let redPaletteData: DICOMTag = 0x0028_1201
+    static let segmentedRedPaletteData: DICOMTag = 0x0028_1221
 }
 
 /// One DICOM file as GDCM decoded it (`Sources/System/GDCMBridge`): the stored pixel values of every frame

@@ -11,7 +11,9 @@ import Foundation
 /// 4. Colour: RGB as stored; YBR_FULL and YBR_FULL_422 converted to RGB (ITU-R BT.601 full range, as pydicom);
 ///    YBR_RCT and YBR_ICT (JPEG 2000) arrive as RGB from the codec's inverse component transform. Values are
 ///    divided by 2^BitsStored - 1. Windows do not apply to colour.
-/// PALETTE COLOR and other photometric interpretations are refused by name.
+/// 5. PALETTE COLOR: each stored value indexes the red, green and blue LUTs, divided by 2^bits - 1 of their
+///    descriptor (as pydicom's apply_color_lut); segmented palettes and other photometric interpretations are
+///    refused by name.
 public struct DICOMImage {
     /// Decoding facts: no attribute of the patient, study or institution is among them.
     public struct Facts: Sendable, Equatable, Codable {
@@ -32,18 +34,21 @@ public struct DICOMImage {
 
     public private(set) var facts: Facts
     let file: DICOMFile
+    /// The red, green and blue Palette Color LUTs of a PALETTE COLOR image.
+    private var palette: [LUT] = []
 
     /// Reads and decodes `path` (see `DICOMFile.init(path:)` for the errors).
     public init(path: String) throws {
         let f = try DICOMFile(path: path)
         file = f
         let pi = f.storedPhotometric.isEmpty ? f.photometric : f.storedPhotometric
-        let known: Set<String> = ["MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT"]
+        let known: Set<String> = ["MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT"]
         guard known.contains(pi) else {
-            throw ImagingError.unsupportedImage(path: path, reason: "photometric interpretation \(pi.isEmpty ? "missing" : pi) is not read (MONOCHROME1/2, RGB and YBR are)")
+            throw ImagingError.unsupportedImage(path: path, reason: "photometric interpretation \(pi.isEmpty ? "missing" : pi) is not read (MONOCHROME1/2, PALETTE COLOR, RGB and YBR are)")
         }
         let gray = pi.hasPrefix("MONOCHROME")
-        guard (gray && f.samplesPerPixel == 1) || (!gray && f.samplesPerPixel == 3) else {
+        let onePlane = gray || pi == "PALETTE COLOR"
+        guard (onePlane && f.samplesPerPixel == 1) || (!onePlane && f.samplesPerPixel == 3) else {
             throw ImagingError.unsupportedImage(path: path, reason: "\(f.samplesPerPixel) samples per pixel with \(pi)")
         }
         var facts = Facts(transferSyntax: TransferSyntax.name(f.transferSyntaxUID), transferSyntaxUID: f.transferSyntaxUID,
@@ -53,10 +58,11 @@ public struct DICOMImage {
         self.facts = facts
         facts.modalityLUT = gray ? describe(try modality(frame: 0)) : "none (colour)"
         self.facts = facts
+        if pi == "PALETTE COLOR" { palette = try Self.palette(f) }
     }
 
     public var frames: Int { facts.frames }
-    public var isGray: Bool { facts.samplesPerPixel == 1 }
+    public var isGray: Bool { facts.photometricInterpretation.hasPrefix("MONOCHROME") }
 
     /// The window a frame was shown with, for facts and logs.
     public struct WindowUsed: Sendable, Equatable, Codable {
@@ -85,6 +91,18 @@ public struct DICOMImage {
                 return Float(invert ? 1 - t : t)
             }
             return DecodedFrame(width: w, height: h, channels: 1, planes: planes, window: used)
+        }
+        if !palette.isEmpty {
+            // PALETTE COLOR: each stored value indexes the red, green and blue LUTs (PS3.3 C.7.6.3.1.5).
+            var planes = [Float](repeating: 0, count: 3 * plane)
+            for (c, lut) in palette.enumerated() {
+                let scale = pow(2, Double(lut.bits)) - 1
+                for i in 0..<plane {
+                    let j = min(max(Int(stored[i]) - lut.first, 0), lut.values.count - 1)
+                    planes[c * plane + i] = Float(lut.values[j] / scale)
+                }
+            }
+            return DecodedFrame(width: w, height: h, channels: 3, planes: planes, window: WindowUsed(kind: "palette"))
         }
         // Colour: interleaved (or planar) samples to CHW planes, then to RGB.
         var chw = [Double](repeating: 0, count: 3 * plane)
@@ -140,6 +158,39 @@ public struct DICOMImage {
         if m == nil && b == nil { return .identity }
         let slope = m ?? 1, intercept = b ?? 0
         return slope == 1 && intercept == 0 ? .identity : .rescale(slope: slope, intercept: intercept)
+    }
+
+    /// The three Palette Color LUTs: descriptor (entries, first mapped value, bits 8 or 16) and data. Segmented
+    /// palettes (0028,1221...) are refused by name.
+    private static func palette(_ f: DICOMFile) throws -> [LUT] {
+        try (0..<3).map { (c: Int) -> LUT in
+            let descriptorTag = Tag.redPaletteDescriptor + DICOMTag(c), dataTag = Tag.redPaletteData + DICOMTag(c)
+            guard let d = f.words([descriptorTag]), d.count >= 3 else {
+                throw ImagingError.corruptDICOM(path: f.path, reason: "PALETTE COLOR without a 3-value Palette Color LUT Descriptor")
+            }
+            let entries = d[0] == 0 ? 65536 : Int(d[0])
+            let first = f.isSigned ? Int(Int16(bitPattern: d[1])) : Int(d[1])
+            let bits = Int(d[2])
+            guard bits == 8 || bits == 16 else {
+                throw ImagingError.unsupportedImage(path: f.path, reason: "Palette Color LUT entries of \(bits) bits (8 and 16 are read)")
+            }
+            guard let raw = f.raw([dataTag]) else {
+                if f.raw([Tag.segmentedRedPaletteData + DICOMTag(c)]) != nil {
+                    throw ImagingError.unsupportedImage(path: f.path, reason: "segmented Palette Color LUTs are not read")
+                }
+                throw ImagingError.corruptDICOM(path: f.path, reason: "PALETTE COLOR without Palette Color LUT Data")
+            }
+            let values: [Double]
+            if bits == 8 && raw.count == entries {
+                values = raw.map(Double.init)            // one byte per entry
+            } else {
+                guard let words = f.words([dataTag]), words.count >= entries else {
+                    throw ImagingError.corruptDICOM(path: f.path, reason: "Palette Color LUT Data shorter than its descriptor's \(entries) entries")
+                }
+                values = words.prefix(entries).map { bits == 8 ? Double($0 & 0xFF) : Double($0) }
+            }
+            return LUT(first: first, values: values, bits: bits)
+        }
     }
 
     private struct LUT {
