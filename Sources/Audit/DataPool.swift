@@ -49,14 +49,8 @@ public struct DataPool: Sendable {
             let k = (list.map(\.label).max() ?? 0) + 1
             classes = (0..<k).map { "class \($0)" }
         }
-        var bad: [(name: String, reason: String)] = []
-        var checked = Set<String>(), badPaths = Set<String>()
-        for it in all where checked.insert(it.path).inserted {
-            do { _ = try ImageReader.frames(path: it.path, options: options) } catch {
-                badPaths.insert(it.path)
-                bad.append((it.name, "\(error)"))
-            }
-        }
+        let bad = ImageReader.unreadable(all.map { ($0.name, $0.path) }, options: options)
+        let badPaths = Set(bad.map(\.path))
         if !bad.isEmpty && data.skipUnreadable != true {
             let first = bad.prefix(3).map(\.reason).joined(separator: "; ")
             let more = bad.count > 3 ? "; and \(bad.count - 3) more" : ""

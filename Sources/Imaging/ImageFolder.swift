@@ -167,14 +167,7 @@ public struct ImageFolder: Sendable {
     /// Decodes every sample once and returns those that cannot be read (its name and the one-line reason), in
     /// sample order: the check an audit runs before any work.
     public func unreadable() -> [(name: String, reason: String)] {
-        var bad: [(String, String)] = []
-        var checked = Set<String>()
-        for s in samples where checked.insert(s.path).inserted {
-            do { _ = try ImageReader.frames(path: s.path, options: options) } catch {
-                bad.append((s.relativePath, "\(error)"))
-            }
-        }
-        return bad
+        ImageReader.unreadable(samples.map { ($0.relativePath, $0.path) }, options: options).map { ($0.name, $0.reason) }
     }
 
     /// Number of samples.

@@ -146,6 +146,17 @@ public enum ImageReader {
         return first
     }
 
+    /// The files of `files` (deduplicated by path, in order) that cannot be decoded with `options`: each one's
+    /// name and one-line reason. Every file is decoded once: the check an audit runs before any work.
+    public static func unreadable(_ files: [(name: String, path: String)], options: ImageReadOptions) -> [(name: String, path: String, reason: String)] {
+        var bad: [(String, String, String)] = []
+        var checked = Set<String>()
+        for f in files where checked.insert(f.path).inserted {
+            do { _ = try frames(path: f.path, options: options) } catch { bad.append((f.name, f.path, "\(error)")) }
+        }
+        return bad
+    }
+
     /// The number of frames of a file (1 for PNG). Decodes a DICOM file to find out.
     public static func frameCount(path: String, axis: SliceAxis = .z) throws -> Int {
         switch try ImageFormat.of(path: path) {

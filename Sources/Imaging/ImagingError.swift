@@ -68,6 +68,11 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 }
 
+/// The NUL-terminated text a C codec wrote into `buffer` (its error message).
+func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 extension ImagingError: LocalizedError {
     public var errorDescription: String? { description }
 }

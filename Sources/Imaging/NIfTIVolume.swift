@@ -33,7 +33,7 @@ public struct NIfTIVolume {
         }
         defer { free(v.values) }
         guard rc == 0, let p = v.values else {
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = cText(message)
             throw ImagingError.corruptImage(path: path, format: "NIfTI", reason: reason.isEmpty ? "nifticlib error" : reason)
         }
         nx = Int(v.nx); ny = Int(v.ny); nz = Int(v.nz); volumes = Int(v.volumes)
@@ -64,24 +64,15 @@ public struct NIfTIVolume {
         }
         let voi: VOITransform
         let used: DICOMImage.WindowUsed
-        switch window {
-        case .explicit(let c, let wd):
-            voi = .window(center: c, width: wd, function: .linear)
-            used = DICOMImage.WindowUsed(kind: "window", center: c, width: wd, function: "LINEAR")
-        case .auto:
-            let sorted = x.sorted()
-            let lo = percentile(sorted, 0.5), hi = percentile(sorted, 99.5)
+        if let set = VOITransform.chosen(window, values: x) {
+            (voi, used) = set
+        } else if calMax > calMin {
+            voi = .range(low: calMin, high: calMax)
+            used = DICOMImage.WindowUsed(kind: "cal", low: calMin, high: calMax)
+        } else {
+            let lo = x.min() ?? 0, hi = x.max() ?? 0
             voi = .range(low: lo, high: hi)
-            used = DICOMImage.WindowUsed(kind: "auto", low: lo, high: hi)
-        case .dicom:
-            if calMax > calMin {
-                voi = .range(low: calMin, high: calMax)
-                used = DICOMImage.WindowUsed(kind: "cal", low: calMin, high: calMax)
-            } else {
-                let lo = x.min() ?? 0, hi = x.max() ?? 0
-                voi = .range(low: lo, high: hi)
-                used = DICOMImage.WindowUsed(kind: "range", low: lo, high: hi)
-            }
+            used = DICOMImage.WindowUsed(kind: "range", low: lo, high: hi)
         }
         return DecodedFrame(width: w, height: h, channels: 1, planes: x.map { Float(voi.apply($0)) }, window: used)
     }

@@ -53,7 +53,7 @@ extension RGBImage {
         }
         defer { free(samples) }
         guard rc == 0, let src = samples else {
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = cText(message)
             throw ImagingError.corruptPNG(path: name, reason: reason.isEmpty ? "libpng error" : reason)
         }
         let width = Int(w), height = Int(h), channels = Int(ch)
@@ -131,7 +131,7 @@ func encodedPNG(name: String, _ body: (inout UnsafeMutablePointer<UInt8>?, inout
     let rc = message.withUnsafeMutableBufferPointer { err in body(&out, &count, err.baseAddress!, errLen) }
     defer { free(out) }
     guard rc == 0, let o = out else {
-        let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let reason = cText(message)
         throw ImagingError.writeFailed(path: name, reason: reason.isEmpty ? "libpng error" : reason)
     }
     return Data(bytes: o, count: count)

@@ -57,15 +57,9 @@ enum Raster {
         return DecodedFrame(width: w, height: h, channels: c, planes: planes, window: nil)
     }
 
+    /// A library's message as one inert line.
     private static func text(_ m: [CChar]) -> String {
-        let s = String(decoding: m.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return s.isEmpty ? "decoder error" : ControlText.oneLine(s)
-    }
-}
-
-/// One printable line from a library's message.
-enum ControlText {
-    static func oneLine(_ s: String) -> String {
-        String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) }).trimmingCharacters(in: .whitespaces)
+        let s = cText(m)
+        return s.isEmpty ? "decoder error" : ControlCharacters.escaped(s)
     }
 }

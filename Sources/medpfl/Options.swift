@@ -127,7 +127,7 @@ struct ImageOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if WindowChoice(window) == nil { throw ValidationError("--window is dicom, auto or CENTER,WIDTH with WIDTH >= 1, got '\(window)'") }
+        if WindowChoice(window) == nil { throw ValidationError("--window is \(WindowChoice.accepted), got '\(window)'") }
         if let f = frame, f < 0 { throw ValidationError("--frame is a 0-based index, got \(f)") }
     }
 

@@ -30,7 +30,7 @@ struct PreviewCommand: ParsableCommand {
         if frame != nil && slice != nil { throw ValidationError("give --frame or --slice, not both") }
         if let f = frame ?? slice, f < 0 { throw ValidationError("--frame/--slice is a 0-based index, got \(f)") }
         if WindowChoice(window) == nil {
-            throw ValidationError("--window is dicom, auto or CENTER,WIDTH with WIDTH >= 1, got '\(window)'")
+            throw ValidationError("--window is \(WindowChoice.accepted), got '\(window)'")
         }
         if let i = modelInput, Self.shape(i) == nil {
             throw ValidationError("--input is CxHxW with C 1 or 3 and H, W from 1 to 4096 (e.g. 3x224x224), got '\(i)'")

@@ -59,7 +59,7 @@ final class DICOMFile {
         var out: OpaquePointer? = nil
         var detail = [CChar](repeating: 0, count: 256)
         let rc = detail.withUnsafeMutableBufferPointer { d in medpfl_dicom_open(path, &out, d.baseAddress, d.count) }
-        let message = String(decoding: detail.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let message = cText(detail)
         guard rc == Int32(MEDPFL_DICOM_OK), let h = out else {
             switch rc {
             case Int32(MEDPFL_DICOM_UNREADABLE): throw ImagingError.unreadable(path: path, reason: "cannot open the file")
@@ -105,9 +105,14 @@ final class DICOMFile {
 
     // MARK: Attributes
 
+    /// The bridge's 1-based item number for every sequence on a tag path (0-based `items`, missing ones 0).
+    private static func itemNumbers(_ tags: [DICOMTag], _ items: [Int]) -> [UInt32] {
+        (0..<max(0, tags.count - 1)).map { UInt32(($0 < items.count ? items[$0] : 0) + 1) }
+    }
+
     /// The raw value at a path of tags (every tag but the last a sequence, entered at the given 0-based item).
     func raw(_ tags: [DICOMTag], items: [Int] = []) -> [UInt8]? {
-        let itemNumbers = (0..<max(0, tags.count - 1)).map { UInt32(($0 < items.count ? items[$0] : 0) + 1) }
+        let itemNumbers = Self.itemNumbers(tags, items)
         var pointer: UnsafeRawPointer? = nil
         let n = tags.withUnsafeBufferPointer { t in
             itemNumbers.withUnsafeBufferPointer { it in
@@ -121,7 +126,7 @@ final class DICOMFile {
 
     /// The number of items of a sequence, or nil when absent.
     func itemCount(_ tags: [DICOMTag], items: [Int] = []) -> Int? {
-        let itemNumbers = (0..<max(0, tags.count - 1)).map { UInt32(($0 < items.count ? items[$0] : 0) + 1) }
+        let itemNumbers = Self.itemNumbers(tags, items)
         let n = tags.withUnsafeBufferPointer { t in
             itemNumbers.withUnsafeBufferPointer { it in
                 medpfl_dicom_items(handle, t.baseAddress, it.baseAddress, Int32(tags.count))

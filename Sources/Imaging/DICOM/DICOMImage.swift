@@ -164,32 +164,16 @@ public struct DICOMImage {
     /// palettes (0028,1221...) are refused by name.
     private static func palette(_ f: DICOMFile) throws -> [LUT] {
         try (0..<3).map { (c: Int) -> LUT in
-            let descriptorTag = Tag.redPaletteDescriptor + DICOMTag(c), dataTag = Tag.redPaletteData + DICOMTag(c)
-            guard let d = f.words([descriptorTag]), d.count >= 3 else {
-                throw ImagingError.corruptDICOM(path: f.path, reason: "PALETTE COLOR without a 3-value Palette Color LUT Descriptor")
+            let dataTag = Tag.redPaletteData + DICOMTag(c)
+            if f.raw([dataTag]) == nil && f.raw([Tag.segmentedRedPaletteData + DICOMTag(c)]) != nil {
+                throw ImagingError.unsupportedImage(path: f.path, reason: "segmented Palette Color LUTs are not read")
             }
-            let entries = d[0] == 0 ? 65536 : Int(d[0])
-            let first = f.isSigned ? Int(Int16(bitPattern: d[1])) : Int(d[1])
-            let bits = Int(d[2])
-            guard bits == 8 || bits == 16 else {
-                throw ImagingError.unsupportedImage(path: f.path, reason: "Palette Color LUT entries of \(bits) bits (8 and 16 are read)")
+            let lut = try Self.lut(f, descriptor: [Tag.redPaletteDescriptor + DICOMTag(c)], data: [dataTag], items: [],
+                                   what: "Palette Color LUT")
+            guard lut.bits == 8 || lut.bits == 16 else {
+                throw ImagingError.unsupportedImage(path: f.path, reason: "Palette Color LUT entries of \(lut.bits) bits (8 and 16 are read)")
             }
-            guard let raw = f.raw([dataTag]) else {
-                if f.raw([Tag.segmentedRedPaletteData + DICOMTag(c)]) != nil {
-                    throw ImagingError.unsupportedImage(path: f.path, reason: "segmented Palette Color LUTs are not read")
-                }
-                throw ImagingError.corruptDICOM(path: f.path, reason: "PALETTE COLOR without Palette Color LUT Data")
-            }
-            let values: [Double]
-            if bits == 8 && raw.count == entries {
-                values = raw.map(Double.init)            // one byte per entry
-            } else {
-                guard let words = f.words([dataTag]), words.count >= entries else {
-                    throw ImagingError.corruptDICOM(path: f.path, reason: "Palette Color LUT Data shorter than its descriptor's \(entries) entries")
-                }
-                values = words.prefix(entries).map { bits == 8 ? Double($0 & 0xFF) : Double($0) }
-            }
-            return LUT(first: first, values: values, bits: bits)
+            return lut
         }
     }
 
@@ -201,51 +185,54 @@ public struct DICOMImage {
 
     /// Item 1 of a LUT sequence: LUT Descriptor (entries, first mapped value, bits) and LUT Data.
     private func table(_ sequence: [DICOMTag], what: String) throws -> LUT {
-        guard let d = file.words(sequence + [Tag.lutDescriptor], items: [0]), d.count >= 3 else {
-            throw ImagingError.corruptDICOM(path: file.path, reason: "\(what) without a 3-value LUT Descriptor")
+        try Self.lut(file, descriptor: sequence + [Tag.lutDescriptor], data: sequence + [Tag.lutData], items: [0], what: what)
+    }
+
+    /// A LUT from its descriptor (entries, 0 meaning 65536; first mapped value, SS when pixels are signed, PS3.3
+    /// C.11.1.1.1; bits per entry) and its data: 16-bit words, or 8-bit entries packed two per word or one per byte.
+    private static func lut(_ f: DICOMFile, descriptor: [DICOMTag], data: [DICOMTag], items: [Int], what: String) throws -> LUT {
+        guard let d = f.words(descriptor, items: items), d.count >= 3 else {
+            throw ImagingError.corruptDICOM(path: f.path, reason: "\(what) without a 3-value LUT Descriptor")
         }
         let entries = d[0] == 0 ? 65536 : Int(d[0])
-        // The first mapped value is SS when pixels are signed (PS3.3 C.11.1.1.1).
-        let first = file.isSigned ? Int(Int16(bitPattern: d[1])) : Int(d[1])
+        let first = f.isSigned ? Int(Int16(bitPattern: d[1])) : Int(d[1])
         let bits = Int(d[2])
-        guard let data = file.words(sequence + [Tag.lutData], items: [0]), data.count >= entries, bits >= 1, bits <= 16 else {
-            throw ImagingError.corruptDICOM(path: file.path, reason: "\(what) data shorter than its descriptor's \(entries) entries")
+        guard bits >= 1, bits <= 16, let raw = f.raw(data, items: items) else {
+            throw ImagingError.corruptDICOM(path: f.path, reason: "\(what) data shorter than its descriptor's \(entries) entries")
         }
-        let values = (bits <= 8 && data.count * 2 == entries)
-            ? data.flatMap { [Double($0 & 0xFF), Double($0 >> 8)] }   // 8-bit entries packed two per word
-            : data.prefix(entries).map { Double($0) }
-        return LUT(first: first, values: Array(values.prefix(entries)), bits: bits)
+        let values: [Double]
+        if bits <= 8 && raw.count == entries {
+            values = raw.map(Double.init)                                            // one byte per entry
+        } else if let words = f.words(data, items: items), words.count >= entries {
+            values = words.prefix(entries).map { bits <= 8 ? Double($0 & 0xFF) : Double($0) }
+        } else if bits <= 8, let words = f.words(data, items: items), words.count * 2 >= entries {
+            values = Array(words.flatMap { [Double($0 & 0xFF), Double($0 >> 8)] }.prefix(entries))  // two per word
+        } else {
+            throw ImagingError.corruptDICOM(path: f.path, reason: "\(what) data shorter than its descriptor's \(entries) entries")
+        }
+        return LUT(first: first, values: values, bits: bits)
     }
 
     func voi(frame k: Int, choice: WindowChoice, values x: [Double], modality: ModalityTransform) throws -> (VOITransform, WindowUsed) {
-        switch choice {
-        case .explicit(let c, let w):
-            return (.window(center: c, width: w, function: .linear),
-                    WindowUsed(kind: "window", center: c, width: w, function: "LINEAR"))
-        case .auto:
-            let sorted = x.sorted()
-            let lo = percentile(sorted, 0.5), hi = percentile(sorted, 99.5)
-            return (.range(low: lo, high: hi), WindowUsed(kind: "auto", low: lo, high: hi))
-        case .dicom:
-            if let g = functionalGroup(Tag.frameVOILUTSequence, frame: k),
-               let c = file.numbers(g.tags + [Tag.windowCenter], items: g.items)?.first,
-               let w = file.numbers(g.tags + [Tag.windowWidth], items: g.items)?.first {
-                let f = try function(file.string(g.tags + [Tag.voiLUTFunction], items: g.items), width: w)
-                return (.window(center: c, width: w, function: f),
-                        WindowUsed(kind: "window", center: c, width: w, function: f.rawValue))
-            }
-            if file.itemCount([Tag.voiLUTSequence]) ?? 0 > 0 {
-                let lut = try table([Tag.voiLUTSequence], what: "VOI LUT")
-                return (lut.asVOI, WindowUsed(kind: "lut", lutBits: lut.bits))
-            }
-            if let c = file.numbers([Tag.windowCenter])?.first, let w = file.numbers([Tag.windowWidth])?.first {
-                let f = try function(file.string([Tag.voiLUTFunction]), width: w)
-                return (.window(center: c, width: w, function: f),
-                        WindowUsed(kind: "window", center: c, width: w, function: f.rawValue))
-            }
-            let lo = x.min() ?? 0, hi = x.max() ?? 0
-            return (.range(low: lo, high: hi), WindowUsed(kind: "range", low: lo, high: hi))
+        if let set = VOITransform.chosen(choice, values: x) { return set }
+        if let g = functionalGroup(Tag.frameVOILUTSequence, frame: k),
+           let c = file.numbers(g.tags + [Tag.windowCenter], items: g.items)?.first,
+           let w = file.numbers(g.tags + [Tag.windowWidth], items: g.items)?.first {
+            let f = try function(file.string(g.tags + [Tag.voiLUTFunction], items: g.items), width: w)
+            return (.window(center: c, width: w, function: f),
+                    WindowUsed(kind: "window", center: c, width: w, function: f.rawValue))
         }
+        if file.itemCount([Tag.voiLUTSequence]) ?? 0 > 0 {
+            let lut = try table([Tag.voiLUTSequence], what: "VOI LUT")
+            return (lut.asVOI, WindowUsed(kind: "lut", lutBits: lut.bits))
+        }
+        if let c = file.numbers([Tag.windowCenter])?.first, let w = file.numbers([Tag.windowWidth])?.first {
+            let f = try function(file.string([Tag.voiLUTFunction]), width: w)
+            return (.window(center: c, width: w, function: f),
+                    WindowUsed(kind: "window", center: c, width: w, function: f.rawValue))
+        }
+        let lo = x.min() ?? 0, hi = x.max() ?? 0
+        return (.range(low: lo, high: hi), WindowUsed(kind: "range", low: lo, high: hi))
     }
 
     private func function(_ text: String?, width: Double) throws -> VOITransform.Function {

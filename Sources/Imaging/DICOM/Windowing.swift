@@ -11,6 +11,9 @@ public enum WindowChoice: Sendable, Equatable, Hashable, CustomStringConvertible
     /// (Hounsfield units for CT), applied with the standard's LINEAR function.
     case explicit(center: Double, width: Double)
 
+    /// What a command line's window option accepts, for its error message.
+    public static let accepted = "dicom, auto or CENTER,WIDTH with WIDTH >= 1"
+
     /// Parses `dicom`, `auto` or `CENTER,WIDTH` (the command line's form).
     public init?(_ text: String) {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
@@ -82,6 +85,24 @@ enum VOITransform: Equatable {
             return values[i] / (pow(2, Double(bits)) - 1)
         case .range(let lo, let hi):
             return hi > lo ? min(max((x - lo) / (hi - lo), 0), 1) : 0
+        }
+    }
+}
+
+extension VOITransform {
+    /// The VOI an explicit or `auto` choice gives for a frame's (modality) `values`, with how it is reported; nil for
+    /// `.dicom`, whose meaning depends on the file (DICOM: its VOI; NIfTI: cal_min..cal_max).
+    static func chosen(_ choice: WindowChoice, values x: [Double]) -> (VOITransform, DICOMImage.WindowUsed)? {
+        switch choice {
+        case .explicit(let c, let w):
+            return (.window(center: c, width: w, function: .linear),
+                    DICOMImage.WindowUsed(kind: "window", center: c, width: w, function: "LINEAR"))
+        case .auto:
+            let sorted = x.sorted()
+            let lo = percentile(sorted, 0.5), hi = percentile(sorted, 99.5)
+            return (.range(low: lo, high: hi), DICOMImage.WindowUsed(kind: "auto", low: lo, high: hi))
+        case .dicom:
+            return nil
         }
     }
 }
