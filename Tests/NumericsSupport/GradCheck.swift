@@ -85,4 +85,35 @@ public struct GradCheck {
             }
         }
     }
+
+    /// Third order: the gradient of (H d) . e (triple backward: a graph of the double backward, differentiated
+    /// again) against the finite difference along e of H d (double backward). Both sides are the third
+    /// derivative tensor applied to d and e, which is symmetric.
+    public mutating func checkThirdOrder(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+                                         _ f: ([Tensor]) -> Tensor) {
+        let xs = inputs.map { $0.detached(requiresGrad: true) }
+        let w = randomLike(f(xs))
+        let d = xs.map { randomLike($0) }, e = xs.map { randomLike($0) }
+        func inner(_ a: [Tensor], _ b: [Tensor]) -> Tensor {
+            zip(a, b).map { ($0.0 * $0.1).sum() }.dropFirst().reduce((a[0] * b[0]).sum(), +)
+        }
+        func hvp(_ v: [Tensor], createGraph: Bool) -> [Tensor] {
+            let g = grad(of: scalarized(f(v), w), wrt: v, createGraph: true)
+            return grad(of: inner(g, d), wrt: v, createGraph: createGraph)
+        }
+        let third = grad(of: inner(hvp(xs, createGraph: true), e), wrt: xs)
+        let plus = zip(xs, e).map { ($0.0 + $0.1 * h).detached(requiresGrad: true) }
+        let minus = zip(xs, e).map { ($0.0 - $0.1 * h).detached(requiresGrad: true) }
+        let hp = hvp(plus, createGraph: false), hm = hvp(minus, createGraph: false)
+        for k in xs.indices {
+            let a = third[k].scalars
+            let fd = zip(hp[k].scalars, hm[k].scalars).map { ($0 - $1) / (2 * h) }
+            let scale = max(1, fd.map { Swift.abs($0) }.max() ?? 1)
+            if fd.allSatisfy({ $0 == 0 }) { XCTFail("third-order check: the finite-difference third derivative is zero; pick an f with one", file: file, line: line); return }
+            for i in a.indices where Swift.abs(a[i] - fd[i]) > tolerance * scale * 10 {
+                XCTFail("third derivative, input \(k) element \(i): triple backward \(a[i]) vs finite difference \(fd[i])", file: file, line: line)
+                return
+            }
+        }
+    }
 }

@@ -56,6 +56,28 @@ final class OpGradientTests: XCTestCase {
         gc.check([x, x]) { dot($0[0], $0[1]) * dot($0[0], $0[0]) }
     }
 
+    /// The per-channel ops batch-norm is built from, to the third order, and ReLU's one-pass backward.
+    func testChannelOps() {
+        let x = r([2, 3, 2, 3]), y = r([2, 3, 2, 3]), s = r([3]), t = r([3])
+        gc.check([x, s, t]) { $0[0].channelAffine(scale: $0[1], shift: $0[2]).pow(2) }
+        gc.check([x, t]) { $0[0].channelAffine(scale: nil, shift: $0[1]).pow(2) }
+        gc.check([x, y]) { $0[0].channelDot($0[1]) * $0[0].channelSum() }
+        gc.check([x]) { $0[0].channelSquaredNorm().pow(2) }
+        gc.checkThirdOrder([x, s]) { $0[0].channelAffine(scale: $0[1].pow(2), shift: nil).channelSquaredNorm().pow(2) }
+        gc.checkThirdOrder([x, y]) { $0[0].channelDot($0[1]).pow(3) }
+        // Values: channel 1 of sample 0 holds elements 6..<12.
+        let dot = x.channelDot(y).scalars, xs = x.scalars, ys = y.scalars
+        var want1: Float = 0
+        for n in 0..<2 { for k in 0..<6 { want1 += xs[n * 18 + 6 + k] * ys[n * 18 + 6 + k] } }
+        XCTAssertEqual(dot[1], want1, accuracy: 1e-5)
+        let aff = x.channelAffine(scale: s, shift: t).scalars
+        XCTAssertEqual(aff[18 + 13], xs[18 + 13] * s.scalars[2] + t.scalars[2], accuracy: 1e-6)
+        let z = Tensor(shape: [6], data: [-0.9, -0.4, -0.2, 0.3, 0.6, 1.1])
+        gc.check([z]) { ($0[0].relu() * $0[0]).pow(2) }
+        let zl = z.detached(requiresGrad: true)
+        XCTAssertEqual(grad(of: (zl.relu() * 2).sum(), wrt: [zl])[0].scalars, [0, 0, 0, 2, 2, 2])
+    }
+
     func testFusedOps() {
         let x = r([2, 3, 2, 2]), b = r([3]), t = r([2, 3, 2, 2])
         gc.check([x, b]) { $0[0].addingChannelBias($0[1]).sigmoid() }
@@ -172,6 +194,20 @@ final class OpGradientTests: XCTestCase {
         let rm = Tensor(shape: [2], data: [0.1, -0.2]), rv = Tensor(shape: [2], data: [0.5, 2])
         gc.check([x, w, b]) { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: rm, runningVar: rv, training: true).0.sigmoid() }
         gc.check([x, w, b]) { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: rm, runningVar: rv, training: false).0.pow(2) }
+        // Third order, both modes: an attack differentiates the batch-norm's double backward once more only when a
+        // caller nests grad deeper, but every order must be exact.
+        gc.checkThirdOrder([x, w, b]) { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: rm, runningVar: rv, training: true).0.sigmoid() }
+        gc.checkThirdOrder([x, w]) { batchNorm($0[0], weight: $0[1], bias: nil, runningMean: rm, runningVar: rv, training: false).0.pow(3) }
+        // Without weight and bias, and on an N x C input (BatchNorm1d).
+        gc.check([x]) { batchNorm($0[0], weight: nil, bias: nil, runningMean: rm, runningVar: rv, training: true).0.sigmoid() }
+        let x2 = r([5, 2])
+        gc.check([x2, w, b]) { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: rm, runningVar: rv, training: true).0.sigmoid() }
+        // The same values as the broadcasting formula (x - mean) / sqrt(var + eps) * w + b.
+        let axes = [0, 2, 3]
+        let mean = x.mean(axes: axes, keepDims: true), xc = x - mean
+        let reference = xc * ((xc * xc).mean(axes: axes, keepDims: true) + 1e-5).pow(-0.5) * w.reshaped([1, 2, 1, 1]) + b.reshaped([1, 2, 1, 1])
+        let fused = batchNorm(x, weight: w, bias: b, runningMean: rm, runningVar: rv, training: true).0
+        for (p, q) in zip(fused.scalars, reference.scalars) { XCTAssertEqual(p, q, accuracy: 1e-5) }
         let (y, nm, nv) = batchNorm(x, weight: nil, bias: nil, runningMean: rm, runningVar: rv, training: true, momentum: 0.1)
         // Normalised per channel: mean 0, biased variance 1 (up to eps).
         let ch0 = (0..<3).flatMap { n in (0..<4).map { y.scalars[n * 8 + $0] } }

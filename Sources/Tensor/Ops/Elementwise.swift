@@ -157,9 +157,7 @@ extension Tensor {
         }
     }
     public func relu() -> Tensor {
-        unaryMap(self) { $0 > 0 ? $0 : 0 }.recording("relu", [self]) { g, out, _ in
-            [g * unaryMap(out) { $0 > 0 ? 1 : 0 }]
-        }
+        unaryMap(self) { $0 > 0 ? $0 : 0 }.recording("relu", [self]) { g, out, _ in [reluMask(g, out)] }
     }
     public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
         unaryMap(self) { $0 > 0 ? $0 : $0 * slope }.recording("leakyRelu", [self]) { g, _, _ in
@@ -184,4 +182,10 @@ func sigmoidBackward(_ g: Tensor, _ s: Tensor) -> Tensor {
         [needs[0] ? sigmoidBackward(gg, s) : nil,
          needs[1] ? gg * g * (1 - s * 2) : nil]
     }
+}
+
+/// g where out > 0, else 0: ReLU's backward in one pass. Linear in g (the mask is constant, its derivative 0), so
+/// its own backward is itself.
+func reluMask(_ g: Tensor, _ out: Tensor) -> Tensor {
+    binaryMap(g, out) { gv, o in o > 0 ? gv : 0 }.recording("reluMask", [g]) { gg, _, _ in [reluMask(gg, out)] }
 }

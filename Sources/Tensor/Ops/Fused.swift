@@ -34,21 +34,7 @@ extension Tensor {
 
     /// Sum over every axis but 1: [N, C, ...] -> [C]. Adjoint of `channelBroadcast`.
     public func channelSum() -> Tensor {
-        let n = shape[0], c = shape[1], inner = count / (n * c)
-        let out = Tensor(uninitializedShape: [c])
-        let px = storage, po = out.storage
-        OpThreads.forPieces(size: c, work: count, minWork: 1 << 17) { r in
-        for ch in r {
-            var acc: Double = 0
-            for i in 0..<n {
-                let base = (i * c + ch) * inner
-                var s: Float = 0
-                for k in 0..<inner { s += px[base + k] }
-                acc += Double(s)
-            }
-            po[ch] = Float(acc)
-        }
-        }
+        let out = channelReduce(self, self) { a, _ in a }
         let full = shape
         return out.recording("channelSum", [self]) { g, _, _ in [g.channelBroadcast(to: full)] }
     }

@@ -72,24 +72,24 @@ public func cosineSimilarity(_ a: Tensor, _ b: Tensor, eps: Float = 1e-8) -> Ten
 /// Batch normalisation over NCHW (or NC) inputs.
 ///
 /// Train mode uses the batch statistics (biased variance) and returns the updated running statistics
-/// (momentum, unbiased variance, as PyTorch); eval mode uses the running statistics. Written with
-/// differentiable ops, so both modes have exact second derivatives.
+/// (momentum, unbiased variance, as PyTorch); eval mode uses the running statistics. Written with the
+/// per-channel differentiable ops, so both modes have exact derivatives to every order.
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> (Tensor, newMean: Tensor?, newVar: Tensor?) {
     let c = x.shape[1]
-    var bshape = [Int](repeating: 1, count: x.rank); bshape[1] = c
-    let axes = (0..<x.rank).filter { $0 != 1 }
     if training {
         let n = x.count / c
         precondition(n > 1, "batch-norm in train mode needs more than one value per channel, got input \(x.shape)")
-        let mean = x.mean(axes: axes, keepDims: true)
-        let xc = x - mean
-        let varB = (xc * xc).mean(axes: axes, keepDims: true)
-        var y = xc * (varB + eps).pow(-0.5)
-        if let w = weight { y = y * w.reshaped(bshape) }
-        if let b = bias { y = y + b.reshaped(bshape) }
+        // One pass per step, from the per-channel ops (ChannelOps.swift), whose backward rules are each other:
+        // the same function as the broadcasting formula, with half the passes and nodes at every order.
+        let inv = 1 / Float(n)
+        let mean = x.channelSum() * inv
+        let xc = x.channelAffine(scale: nil, shift: -mean)
+        let varB = xc.channelSquaredNorm() * inv
+        let rstd = (varB + eps).pow(-0.5)
+        let y = xc.channelAffine(scale: weight.map { $0 * rstd } ?? rstd, shift: bias)
         let (nm, nv) = GradMode.withoutGrad { () -> (Tensor, Tensor) in
-            let m = mean.detached().reshaped([c]), v = varB.detached().reshaped([c]) * (Float(n) / Float(n - 1))
+            let m = mean.detached(), v = varB.detached() * (Float(n) / Float(n - 1))
             return (runningMean * (1 - momentum) + m * momentum, runningVar * (1 - momentum) + v * momentum)
         }
         return (y, nm, nv)
@@ -98,6 +98,6 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         if let w = weight { scale = scale * w }
         var shift = -(runningMean * scale)
         if let b = bias { shift = shift + b }
-        return (x * scale.reshaped(bshape) + shift.reshaped(bshape), nil, nil)
+        return (x.channelAffine(scale: scale, shift: shift), nil, nil)
     }
 }
