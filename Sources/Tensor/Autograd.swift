@@ -130,7 +130,16 @@ public func grad(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil, c
                 guard let gc = parts[k] else { continue }
                 precondition(gc.shape == node.inputs[k].shape, "backward of \(node.name) gave \(gc.shape) for input \(node.inputs[k].shape)")
                 let cs = childSlots[k]
-                if let prev = grads[cs] { grads[cs] = prev + gc } else { grads[cs] = gc }
+                guard var prev = grads[cs] else { grads[cs] = gc; continue }
+                grads[cs] = nil
+                // Without a graph to record, a sum that nothing else holds (no other slot, rule or view) is added
+                // into in place: the same bits as `prev + gc`, one buffer and one pass less.
+                if !createGraph && prev.owner == nil && isKnownUniquelyReferenced(&prev) {
+                    prev.accumulate(gc)
+                    grads[cs] = prev
+                } else {
+                    grads[cs] = prev + gc
+                }
             }
         }
         return inputs.indices.map { k in wantedSlots[k] >= 0 ? (grads[wantedSlots[k]] ?? Tensor.zeros(inputs[k].shape)) : Tensor.zeros(inputs[k].shape) }

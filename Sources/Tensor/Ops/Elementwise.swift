@@ -189,3 +189,12 @@ func sigmoidBackward(_ g: Tensor, _ s: Tensor) -> Tensor {
 func reluMask(_ g: Tensor, _ out: Tensor) -> Tensor {
     binaryMap(g, out) { gv, o in o > 0 ? gv : 0 }.recording("reluMask", [g]) { gg, _, _ in [reluMask(gg, out)] }
 }
+
+extension Tensor {
+    /// self[i] = self[i] + other[i], for a gradient sum that only `grad(of:)` holds (never a graph value).
+    func accumulate(_ other: Tensor) {
+        precondition(shape == other.shape && node == nil && owner == nil)
+        let p = storage, q = other.storage
+        OpThreads.forRanges(count) { r in for i in r { p[i] = p[i] + q[i] } }
+    }
+}
