@@ -104,6 +104,15 @@ final class OpGradientTests: XCTestCase {
         gc.check([x, w]) { conv2d($0[0], weight: $0[1], stride: 2, padding: 2).pow(2) }
         gc.check([x, w]) { conv2d($0[0], weight: $0[1], stride: 1, padding: 0, dilation: 2).pow(2) }
         gc.check([r([1, 2, 4, 4]), r([2, 2, 1, 1])]) { conv2d($0[0], weight: $0[1], stride: 2).pow(2) }
+        // 1x1 stride 1 on one image (no im2col: the input is the columns), plain and grouped, to the third order,
+        // and equal to the im2col path (the same image inside a batch of two).
+        let p1 = r([1, 4, 3, 5]), pw = r([6, 4, 1, 1]), pb = r([6])
+        gc.check([p1, pw, pb]) { conv2d($0[0], weight: $0[1], bias: $0[2]).sigmoid() }
+        gc.check([p1, r([6, 2, 1, 1])]) { conv2d($0[0], weight: $0[1], groups: 2).pow(2) }
+        gc.checkThirdOrder([p1, pw]) { conv2d($0[0], weight: $0[1]).pow(3) }
+        let pair = concat([p1, r([1, 4, 3, 5])], axis: 0)
+        let viaIm2col = conv2d(pair, weight: pw, bias: pb).slice(axis: 0, 0..<1).scalars
+        for (a, e) in zip(conv2d(p1, weight: pw, bias: pb).scalars, viaIm2col) { XCTAssertEqual(a, e, accuracy: 1e-6) }
     }
 
     /// Grouped and depthwise convolution (MobileNet, EfficientNet): derivatives to second order, and each

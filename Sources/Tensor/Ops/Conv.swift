@@ -145,7 +145,10 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     let g = Conv2dGeometry(kh: weight.shape[2], kw: weight.shape[3], stride: stride, padding: padding, dilation: dilation)
     let (n, o) = (x.shape[0], weight.shape[0])
     let (ho, wo) = g.outputSize(x.shape[2], x.shape[3])
-    let cols = x.im2col(g)
+    // A 1x1 stride-1 unpadded convolution of one image needs no im2col: its columns are the input itself, seen as
+    // [C, H*W] (a view, so neither the copy nor col2im's zeroed scatter in the backward passes).
+    let pointwise = n == 1 && g.kh == 1 && g.kw == 1 && g.stride == 1 && g.padding == 0
+    let cols = pointwise ? x.reshaped([x.shape[1], ho * wo]) : x.im2col(g)
     var y: Tensor
     if groups == 1 {
         y = matmul(weight.reshaped([o, weight.count / o]), cols)                      // [O, N*Ho*Wo]
