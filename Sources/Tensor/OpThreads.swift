@@ -12,7 +12,8 @@ import Foundation
 ///
 /// The count is per thread (each audit worker sets its own; a new thread starts at 1) and may change while
 /// a trial runs (the audit runner hands the cores of finished trials to the last ones). Ops run their
-/// chunks on Dispatch's pool (`concurrentPerform`); inside a chunk the count is 1, so nothing nests.
+/// chunks on the spinning helpers of `SpinPool` (or Dispatch's pool when another trial's op holds it); inside a
+/// chunk the count is 1, so nothing nests.
 public enum OpThreads {
     /// A thread count the audit runner can change from another thread while a trial runs.
     /// `@unchecked Sendable`: safe because `value` is only read and written holding `lock`.
@@ -90,6 +91,8 @@ public enum OpThreads {
         withoutActuallyEscaping(body) { escapable in
             // Safe: concurrentPerform returns only after every call of `body` did; chunks write disjoint outputs.
             nonisolated(unsafe) let body = escapable
+            // The spinning helpers when free (a few hundred ns per op), else Dispatch's pool.
+            if SpinPool.shared.run(count, threads: threads, body) { return }
             DispatchQueue.concurrentPerform(iterations: threads) { _ in
                 while true {
                     let i = next.take()
