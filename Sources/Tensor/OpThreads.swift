@@ -162,6 +162,11 @@ extension OpThreads {
 }
 
 extension OpThreads {
+    /// Below this many element visits an element-wise op (or a per-channel one) runs as one piece: with the spinning
+    /// helpers a cut costs about a microsecond, so from 32 K elements (~10 us of work) a second thread pays
+    /// (128 K while every cut woke a Dispatch worker). Gathers and scatters use twice this.
+    public static let minElementwiseWork = 1 << 15
+
     /// `body` for each of the `parts(size:work:minWork:minPiece:)` shape-fixed pieces of `0..<size` (boundaries on
     /// multiples of `align`), on the op threads; one piece runs inline.
     @inline(__always)
@@ -174,10 +179,10 @@ extension OpThreads {
         }
     }
 
-    /// Element-wise work of `count` elements in shape-fixed ranges (multiples of 16) on the op threads; one
-    /// range below 128 K elements, where a thread costs more than it saves.
+    /// Element-wise work of `count` elements in shape-fixed ranges (multiples of 16, at least 4 K elements) on the
+    /// op threads; one range below `minElementwiseWork`, where a thread costs more than it saves.
     @inline(__always)
-    static func forRanges(_ count: Int, minWork: Int = 1 << 17, _ body: (Range<Int>) -> Void) {
-        forPieces(size: count, work: count, minWork: minWork, minPiece: 1 << 14, align: 16, body)
+    static func forRanges(_ count: Int, minWork: Int = OpThreads.minElementwiseWork, _ body: (Range<Int>) -> Void) {
+        forPieces(size: count, work: count, minWork: minWork, minPiece: 1 << 12, align: 16, body)
     }
 }

@@ -91,7 +91,7 @@ func forEachRun(_ shape: [Int], _ sa: [Int], _ sb: [Int],
 func forEachRunInParallel(_ shape: [Int], _ sa: [Int], _ sb: [Int],
                           _ body: (_ o: Int, _ a: Int, _ b: Int, _ n: Int, _ sa: Int, _ sb: Int) -> Void) {
     let w = RunWalk(shape, sa, sb)
-    OpThreads.forPieces(size: w.runs, work: w.total, minWork: 1 << 17, minPiece: Swift.max(1, (1 << 12) / w.runLength)) { r in
+    OpThreads.forPieces(size: w.runs, work: w.total, minWork: OpThreads.minElementwiseWork, minPiece: Swift.max(1, (1 << 12) / w.runLength)) { r in
         w.walk(r, body)
     }
 }
@@ -127,7 +127,7 @@ extension Tensor {
         // Runs in shape-fixed groups, each summed into its own zeroed copy of the output; the copies are then
         // added in group order (so the result does not depend on the thread count). Only worth it while the
         // copies are small next to the input.
-        let groups = tcount * 16 <= count ? OpThreads.parts(size: count / Swift.max(1, shape.last ?? 1), work: count, minWork: 1 << 17, minPiece: 1) : 1
+        let groups = tcount * 16 <= count ? OpThreads.parts(size: count / Swift.max(1, shape.last ?? 1), work: count, minWork: OpThreads.minElementwiseWork, minPiece: 1) : 1
         if groups == 1 {
             forEachRun(shape, contiguous, so) { _, a, o, n, sa, s in sumRun(src, dst, a, o, n, sa, s) }
         } else {

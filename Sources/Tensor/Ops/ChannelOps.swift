@@ -17,7 +17,7 @@ extension Tensor {
                      "channel scale \(scale?.shape ?? []) / shift \(shift?.shape ?? []) for \(shape)")
         let out = Tensor(uninitializedShape: shape)
         let px = storage, po = out.storage, ps = scale?.storage, pt = shift?.storage
-        OpThreads.forPieces(size: n * c, work: count, minWork: 1 << 17) { r in
+        OpThreads.forPieces(size: n * c, work: count, minWork: OpThreads.minElementwiseWork) { r in
             for plane in r {
                 let ch = plane % c, base = plane * inner
                 let a = ps?[ch] ?? 1, b = pt?[ch] ?? 0
@@ -61,7 +61,7 @@ func channelReduce(_ a: Tensor, _ b: Tensor, _ f: (SIMD8<Float>, SIMD8<Float>) -
     let n = a.shape[0], c = a.shape[1], inner = n * c == 0 ? 0 : a.count / (n * c)
     let out = Tensor(uninitializedShape: [c])
     let pa = a.storage, pb = b.storage, po = out.storage
-    OpThreads.forPieces(size: c, work: a.count, minWork: 1 << 17) { r in
+    OpThreads.forPieces(size: c, work: a.count, minWork: OpThreads.minElementwiseWork) { r in
         for ch in r {
             var acc: Double = 0
             for i in 0..<n {

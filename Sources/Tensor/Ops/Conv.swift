@@ -69,7 +69,7 @@ func im2colKernel(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>,
     let l = ho * wo, cols = n * l, s = g.stride
     // Channels in shape-fixed groups on the op threads: each channel's rows (and, for col2im, its input
     // planes) belong to one group, so nothing is shared between threads.
-    OpThreads.forPieces(size: c, work: c * g.kh * g.kw * cols, minWork: 1 << 18) { channels in
+    OpThreads.forPieces(size: c, work: c * g.kh * g.kw * cols, minWork: 2 * OpThreads.minElementwiseWork) { channels in
         for ci in channels {
             for ki in 0..<g.kh {
                 let (ohLo, ohHi) = validRange(ki, h, ho, g)
@@ -105,7 +105,7 @@ func col2imKernel(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>,
     let l = ho * wo, cols = n * l, s = g.stride
     // Channels in shape-fixed groups on the op threads: each channel's rows (and, for col2im, its input
     // planes) belong to one group, so nothing is shared between threads.
-    OpThreads.forPieces(size: c, work: c * g.kh * g.kw * cols, minWork: 1 << 18) { channels in
+    OpThreads.forPieces(size: c, work: c * g.kh * g.kw * cols, minWork: 2 * OpThreads.minElementwiseWork) { channels in
         for ci in channels {
             for ki in 0..<g.kh {
                 let (ohLo, ohHi) = validRange(ki, h, ho, g)

@@ -21,7 +21,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: shape)
         let px = storage, pb = b.storage, po = out.storage
         let planes = n * c
-        OpThreads.forPieces(size: planes, work: count, minWork: 1 << 17) { r in
+        OpThreads.forPieces(size: planes, work: count, minWork: OpThreads.minElementwiseWork) { r in
             for plane in r {
                 let base = plane * inner, v = pb[plane % c]
                 for k in 0..<inner { po[base + k] = px[base + k] + v }
@@ -45,7 +45,7 @@ extension Tensor {
         let n = full[0], c = full[1], inner = full.reduce(1, *) / (n * c)
         let out = Tensor(uninitializedShape: full)
         let pb = storage, po = out.storage
-        OpThreads.forPieces(size: n * c, work: n * c * inner, minWork: 1 << 17) { r in
+        OpThreads.forPieces(size: n * c, work: n * c * inner, minWork: OpThreads.minElementwiseWork) { r in
             for plane in r { (po + plane * inner).update(repeating: pb[plane % c], count: inner) }
         }
         return out.recording("channelBroadcast", [self]) { g, _, _ in [g.channelSum()] }
@@ -59,11 +59,11 @@ func simdReduce(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
     // Blocks of 4096 elements, each summed in Float lanes and added in Double in block order. Large inputs
     // compute the block sums on the op threads, then add them in the same order: the same result bit for bit.
     let blocks = n / 4096
-    let parts = OpThreads.parts(size: blocks, work: n, minWork: 1 << 18, minPiece: 4)
+    let parts = OpThreads.parts(size: blocks, work: n, minWork: 2 * OpThreads.minElementwiseWork, minPiece: 4)
     if parts == 1 { return simdReduceSerial(a, b, n, f) }
     let sums = UnsafeMutablePointer<Double>.allocate(capacity: blocks)
     defer { sums.deallocate() }
-    OpThreads.forPieces(size: blocks, work: n, minWork: 1 << 18, minPiece: 4) { r in
+    OpThreads.forPieces(size: blocks, work: n, minWork: 2 * OpThreads.minElementwiseWork, minPiece: 4) { r in
         for k in r { sums[k] = Double(simdBlockSum(a, b, k * 4096, k * 4096 + 4096, f)) }
     }
     var total: Double = 0

@@ -55,7 +55,7 @@ final class Im2colPlan: @unchecked Sendable {
 
     /// Runs `body` on shape-fixed channel groups of the index on the op threads (disjoint outputs).
     private func byChannels(_ body: (Range<Int>) -> Void) {
-        OpThreads.forPieces(size: channels, work: index.count, minWork: 1 << 18) { r in
+        OpThreads.forPieces(size: channels, work: index.count, minWork: 2 * OpThreads.minElementwiseWork) { r in
             body(r.lowerBound * perChannel..<r.upperBound * perChannel)
         }
     }

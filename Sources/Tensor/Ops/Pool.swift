@@ -38,7 +38,7 @@ extension Tensor {
         let px = storage
         index.withUnsafeMutableBufferPointer { ix in
             // Planes in shape-fixed groups on the op threads (each writes its own planes' indices).
-            OpThreads.forPieces(size: n * c, work: n * c * h * w, minWork: 1 << 17) { planes in
+            OpThreads.forPieces(size: n * c, work: n * c * h * w, minWork: OpThreads.minElementwiseWork) { planes in
                 for plane in planes {
                     let base = plane * h * w
                     for oh in 0..<ho {
