@@ -34,11 +34,15 @@ public enum Engine {
     /// memory: an evaluation allocates and frees hundreds of tensors, and glibc's default trimming
     /// returns the heap top to the kernel after each, so every evaluation page-faults it back
     /// (measured: lenet double backward 0.44 ms median with trimming, 0.28 ms without).
+    /// The trim threshold is off altogether (-1 is SIZE_MAX to glibc): with a 1 GiB threshold a 224-px batch of 8
+    /// (a 3 GiB peak) freed more than 1 GiB at the end of every iteration, glibc returned it, and the next
+    /// iteration page-faulted 1.8 GB back (443 K minor faults per resnet18 iteration, medpfl 0.75x PyTorch at one
+    /// thread). The heap then stays at the process's peak, which the memory estimate already bounds.
     /// The malloc settings change speed only, never a result.
     public static func configureForThroughput() {
         configureNumerics()
         #if os(Linux)
-        mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        mallopt(M_TRIM_THRESHOLD, -1)
         mallopt(M_TOP_PAD, 64 << 20)
         mallopt(M_MMAP_THRESHOLD, 256 << 20)
         #endif
