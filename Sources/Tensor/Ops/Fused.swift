@@ -14,22 +14,10 @@ public func squaredDistance(_ a: Tensor, _ b: Tensor) -> Tensor {
 }
 
 extension Tensor {
-    /// x + b[c] for x of shape [N, C, ...] and b of shape [C] (a convolution's bias).
+    /// x + b[c] for x of shape [N, C, ...] and b of shape [C] (a convolution's bias): `channelAffine` without a scale.
     public func addingChannelBias(_ b: Tensor) -> Tensor {
         precondition(rank >= 2 && b.shape == [shape[1]], "channel bias \(b.shape) for \(shape)")
-        let n = shape[0], c = shape[1], inner = count / (n * c)
-        let out = Tensor(uninitializedShape: shape)
-        let px = storage, pb = b.storage, po = out.storage
-        let planes = n * c
-        OpThreads.forPieces(size: planes, work: count, minWork: OpThreads.minElementwiseWork) { r in
-            for plane in r {
-                let base = plane * inner, v = pb[plane % c]
-                for k in 0..<inner { po[base + k] = px[base + k] + v }
-            }
-        }
-        return out.recording("addChannelBias", [self, b]) { g, _, needs in
-            [needs[0] ? g : nil, needs[1] ? g.channelSum() : nil]
-        }
+        return channelAffine(scale: nil, shift: b)
     }
 
     /// Sum over every axis but 1: [N, C, ...] -> [C]. Adjoint of `channelBroadcast`.
