@@ -20,7 +20,7 @@ public enum LabelInference {
     public static func infer(_ p: AttackProblem, seed: UInt64 = 0x1abe1) -> [Int] {
         let w = p.update[p.model.classifierWeight]
         if p.batchSize == 1 { return [rowSums(w).enumerated().min { $0.element < $1.element }!.offset] }
-        return LabelRestoration.restore(p, method: p.model.hasBatchNorm ? .llg : .ilrg, seed: seed)
+        return LabelRestoration.restore(p, method: .auto, seed: seed)
     }
 
     /// The model's mean softmax output on 16 random U[0,1] images (what an attacker can compute).

@@ -25,14 +25,18 @@ import Tensor
 /// random inputs, handed out greedily; the fallback when the classifier has no bias (then iLRG's ratio and
 /// LLG's bias gradient do not exist and the most negative weight-row sums are used).
 public enum LabelRestoration {
-    /// The method that restores a batch's labels.
+    /// The method that restores a batch's labels. `auto` is the rule every optimisation attack's label source
+    /// follows (`LabelInference.infer`): iLRG on models without batch norm, LLG+ on models with it (it reads
+    /// only the model, never the labels).
     public enum Method: String, Sendable, CaseIterable, Codable {
-        case ilrg, llg
+        case auto, ilrg, llg
     }
 
     /// The batch's labels as a sorted multiset (`batchSize` labels), by `method`.
     public static func restore(_ p: AttackProblem, method: Method = .ilrg, seed: UInt64 = 0x1abe1) -> [Int] {
         switch method {
+        case .auto:
+            return restore(p, method: p.model.hasBatchNorm ? .llg : .ilrg, seed: seed)
         case .ilrg:
             if let counts = ilrgCounts(p) { return labels(fromCounts: counts) }
             return llg(p, seed: seed)
