@@ -7,6 +7,7 @@ import Tensor
 /// gradient (the row with the largest |dL/db[i]| is used, for the least rounding).
 enum AnalyticAttack: AttackMethod {
     static let key = "analytic"
+    static let differentiatesGradient = false
     static let displayName = "Analytic recovery"
     static let citation = "Phong et al. 2018, Privacy-Preserving Deep Learning via Additively Homomorphic Encryption, IEEE TIFS"
     static let threatModel = ThreatModel.honestButCurious

@@ -47,6 +47,10 @@ public protocol AttackMethod: Sendable {
     /// flat placeholder): scoring then counts no image as rebuilt and gives it SSIM 0, since a flat grey image
     /// can score SSIM 0.5 or more against scans with flat backgrounds without revealing anything.
     static var reconstructsImages: Bool { get }
+    /// Whether the attack differentiates through the model's gradient (gradient matching: the graph of the
+    /// gradient is held); false for read-outs of one gradient (analytic, label restoration, imprint), which need
+    /// far less memory (`Model.memoryEstimate(batch:secondOrder:)`).
+    static var differentiatesGradient: Bool { get }
 }
 
 extension AttackMethod {
@@ -55,6 +59,7 @@ extension AttackMethod {
     public static func servedModel(_ config: AttackConfig, model: Model, state: ModelState, seed: UInt64) throws -> (model: Model, state: ModelState)? { nil }
     public static var assumptions: [String] { ["the model and the weights the server sent", "the batch size"] }
     public static var reconstructsImages: Bool { true }
+    public static var differentiatesGradient: Bool { true }
     /// "DLG (Zhu et al. 2019)": the name with the first part of the citation.
     public static var nameWithCitation: String {
         let short = citation.split(separator: ",").first.map(String.init) ?? citation

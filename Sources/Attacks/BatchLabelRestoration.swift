@@ -10,6 +10,7 @@ import Tensor
 /// restoration gives every optimisation attack its labels at batch > 1.
 enum BatchLabelRestoration: AttackMethod {
     static let key = "ilrg"
+    static let differentiatesGradient = false
     static let displayName = "Batch label restoration"
     static let citation = "Ma et al. 2023, Instance-wise Batch Label Restoration via Gradients in Federated Learning, ICLR"
     static let threatModel = ThreatModel.honestButCurious

@@ -20,6 +20,7 @@ import Tensor
 /// `defaultBrightness`). A server with a better prior only gets more images out.
 enum Imprint: AttackMethod {
     static let key = "imprint"
+    static let differentiatesGradient = false
     static let displayName = "Imprint (Robbing the Fed)"
     static let citation = "Fowl et al. 2022, Robbing the Fed: Directly Obtaining Private Data in Federated Learning with Modified Models, ICLR"
     static let threatModel = ThreatModel.maliciousServer

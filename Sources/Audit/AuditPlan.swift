@@ -124,7 +124,8 @@ public struct AuditPlan: @unchecked Sendable {
         // over one value per channel, a batch (times secure aggregation's clients) beyond this machine's memory.
         do { try Scoring.requireScorable(model.inputShape) } catch { throw parsed.error("model.input_size", "\(error)") }
         let clients = d.defences.compactMap(\.secureAggregationClients).max() ?? 1
-        do { try model.requireFits(batch: d.fl.batchSize * clients, bn: d.model.bn) } catch {
+        let secondOrder = d.attacks.contains { $0.config.kind.method.differentiatesGradient }
+        do { try model.requireFits(batch: d.fl.batchSize * clients, bn: d.model.bn, secondOrder: secondOrder) } catch {
             throw parsed.error(d.fl.batchSize * clients > 1 ? "fl.batch_size" : "model", "\(error)")
         }
         let state: ModelState

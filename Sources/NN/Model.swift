@@ -98,14 +98,21 @@ public struct Model: Sendable {
     /// 4.6), resnet18-cifar 32 px batch 64 8.2 GiB (8.4), resnet50 224 px batch 2 4.0 GiB (5.8), densenet121
     /// 224 px batch 2 5.6 GiB (6.2): never below the measured peak there. It refuses impossible work up front
     /// and bounds how many trials an audit runs at once.
-    public func memoryEstimate(batch: Int) -> Double {
-        16 * 4 * (Double(parameterCount) + Double(max(batch, 1)) * (activationValues + Double(inputShape.reduce(1, *))))
+    ///
+    /// An attack that only reads one gradient (`secondOrder: false`: the analytic, label-restoration and imprint
+    /// read-outs) holds no graph of the gradient: 7 copies instead of 16, calibrated the same way (resnet18
+    /// 224 px batch 8: measured 1.5-1.8 GB for those three, estimate 2.0 GiB; resnet18-cifar 32 px batch 256:
+    /// imprint and ilrg peak at 9.0 GiB, estimate 13.9 GiB, 2026-12-04). With 16 (31.7 GiB) such a run was
+    /// refused on a 23 GiB machine although it fits.
+    public func memoryEstimate(batch: Int, secondOrder: Bool = true) -> Double {
+        (secondOrder ? 16 : 7) * 4 * (Double(parameterCount) + Double(max(batch, 1)) * (activationValues + Double(inputShape.reduce(1, *))))
     }
 
     /// Refuses, before any tensor is made, work this model cannot do: batch norm in train mode over one value
     /// per channel (PyTorch refuses it too: "Expected more than 1 value per channel when training"), and a batch
-    /// whose estimated memory (`memoryEstimate`) exceeds what this machine has available.
-    public func requireFits(batch: Int, bn: BNMode) throws {
+    /// whose estimated memory (`memoryEstimate`, of a gradient-matching attack unless `secondOrder` is false)
+    /// exceeds what this machine has available.
+    public func requireFits(batch: Int, bn: BNMode, secondOrder: Bool = true) throws {
         guard batch >= 1 else { throw ModelError.tooLarge("a batch needs at least one image") }
         _ = try graph.plan(batch: batch, bn: bn)
         if bn == .train, let plane = smallestBatchNormPlane, batch * plane <= 1 {
@@ -113,7 +120,7 @@ public struct Model: Sendable {
                                       + "a 1x1 feature map) is undefined, as PyTorch says (\"Expected more than 1 value per channel when training\"); "
                                       + "use bn: eval, a batch of at least 2, or a larger input")
         }
-        let need = memoryEstimate(batch: batch), have = Double(Machine.availableMemoryBytes)
+        let need = memoryEstimate(batch: batch, secondOrder: secondOrder), have = Double(Machine.availableMemoryBytes)
         if need > have {
             throw ModelError.tooLarge("model \(name) at \(inputShape.map(String.init).joined(separator: "x")) with a batch of \(batch) needs about "
                                       + "\(byteCount(Int64(min(need, 9e18)))) for an attack (\(Model.count(Double(parameterCount))) parameters, "

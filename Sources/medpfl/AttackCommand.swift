@@ -133,9 +133,9 @@ struct AttackCommand: ParsableCommand {
         }
         // Every attacked update holds `batch` images per client (secure aggregation: clients x batch).
         let attackedBatch = batch * max(1, spec.secureAggregationClients ?? 1)
-        let loaded = try model.load(batch: attackedBatch)
-        let m = loaded.model
         let config = try attackConfig()
+        let loaded = try model.load(batch: attackedBatch, secondOrder: config.kind.method.differentiatesGradient)
+        let m = loaded.model
 
         // Samples (originals), if any.
         var paths: [String] = [], labels: [Int] = []

@@ -84,8 +84,8 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// The model and its weights, after checking that `batch` images fit it (batch norm, memory) before any
-    /// tensor is made.
-    func load(batch: Int) throws -> (model: Model, state: ModelState) {
+    /// tensor is made (`secondOrder`: the memory of a gradient-matching attack, else of one gradient).
+    func load(batch: Int, secondOrder: Bool = true) throws -> (model: Model, state: ModelState) {
         try input {
             var m: Model
             let shape = try inputShape()
@@ -99,7 +99,7 @@ struct ModelOptions: ParsableArguments {
                 m = try ModelZoo.make(model!, classes: classes, size: shape?[1] ?? size, channels: shape?[0] ?? 3)
             }
             if let n = try normalization() { m = try m.normalizingInput(n) }
-            try m.requireFits(batch: batch, bn: bn)
+            try m.requireFits(batch: batch, bn: bn, secondOrder: secondOrder)
             if let w = weights { return (m, try m.loadState(w, allowMissingBuffers: true, key: weightsKey)) }
             return (m, m.initialState(seed: seed))
         }

@@ -32,6 +32,19 @@ final class RegistryTests: XCTestCase {
     }
 
     /// Out-of-range values are refused with the range, never clamped.
+    /// Read-outs of one gradient (analytic, batch labels, imprint) are sized as one gradient: a batch the
+    /// gradient-matching estimate refuses (resnet18-cifar, 32 px, batch 256: about 32 GiB) needs 7/16 of it.
+    func testOneGradientAttacksNeedLessMemory() throws {
+        var firstOrder: Set<String> = []
+        for m in AttackRegistry.all where !m.differentiatesGradient { firstOrder.insert(m.key) }
+        XCTAssertEqual(firstOrder, ["analytic", "ilrg", "imprint"])
+        let m = try ModelZoo.make("resnet18-cifar", classes: 6)
+        let second = m.memoryEstimate(batch: 256), first = m.memoryEstimate(batch: 256, secondOrder: false)
+        XCTAssertEqual(first / second, 7.0 / 16, accuracy: 1e-12)
+        XCTAssertGreaterThan(second, 30 * 1_073_741_824.0)
+        XCTAssertLessThan(first, 15 * 1_073_741_824.0)
+    }
+
     func testParametersCheckTheirRanges() throws {
         var c = AttackConfig.defaults(for: .dlg)
         let iterations = try XCTUnwrap(AttackKind.dlg.method.parameters.first { $0.key == "iterations" })

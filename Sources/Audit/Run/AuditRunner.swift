@@ -119,7 +119,8 @@ public final class AuditRunner: @unchecked Sendable {
         // No more trials at once than this machine's memory holds (each needs about `memoryEstimate` of the
         // batch behind one update, secure aggregation's clients included; `requireFits` refused more than one).
         let clients = plan.definition.defences.compactMap(\.secureAggregationClients).max() ?? 1
-        let perTrial = plan.model.memoryEstimate(batch: plan.definition.fl.batchSize * clients)
+        let secondOrder = plan.definition.attacks.contains { $0.config.kind.method.differentiatesGradient }
+        let perTrial = plan.model.memoryEstimate(batch: plan.definition.fl.batchSize * clients, secondOrder: secondOrder)
         let fit = max(1, Int(Double(Machine.availableMemoryBytes) / max(perTrial, 1)))
         let workerCount = max(1, min(parallelism.jobs, jobs.count, fit))
         let (queue, base, setup) = (jobs, baseline, utility)
