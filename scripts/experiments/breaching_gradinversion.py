@@ -2,8 +2,8 @@
 implementation issue 16 compares against) on exactly the inputs medpfl's `gradinversion` gets (developer tool;
 needs torch, torchvision, safetensors, pillow, hydra-core and breaching on PYTHONPATH; medpfl never uses them).
 
-Builds torchvision's MODEL with 6 classes (seeded init, or a state dict from --weights: a `.pt` state dict, e.g.
-one converted from `medpfl train`), takes BATCH bundled images (data/medical-sample/full, the first images of the
+Builds torchvision's MODEL with 6 classes (seeded init, or --weights: a `.pt` state dict, or the safetensors that
+`medpfl train --save` writes), takes BATCH bundled images (data/medical-sample/full, the first images of the
 classes in sorted order, round robin), resized with PIL's antialiased bilinear to SIZE (medpfl's `--resize
 bilinear`), computes the client's update in train-mode BN (mean cross-entropy), and writes into OUTDIR:
   weights.pt         the model's state dict before the client's step (what the server sent; BN buffers included)
@@ -80,7 +80,19 @@ def main():
     torch.manual_seed(a.seed)
     net = getattr(torchvision.models, a.model)(num_classes=6)
     if a.weights:
-        net.load_state_dict(torch.load(a.weights, map_location='cpu'))
+        if a.weights.endswith('.safetensors'):
+            # `medpfl train --save` writes safetensors by torchvision's names, without the BN batch counters
+            # (which no forward pass here reads): those keep the fresh model's values.
+            from safetensors.torch import load_file
+            state = dict(net.state_dict())
+            loaded = load_file(a.weights)
+            unknown = sorted(set(loaded) - set(state))
+            if unknown:
+                raise SystemExit('%s: names the model does not have: %s' % (a.weights, ', '.join(unknown[:5])))
+            state.update(loaded)
+            net.load_state_dict(state)
+        else:
+            net.load_state_dict(torch.load(a.weights, map_location='cpu'))
     sent = {k: v.detach().clone() for k, v in net.state_dict().items()}
     torch.save(sent, os.path.join(a.outdir, 'weights.pt'))
 
