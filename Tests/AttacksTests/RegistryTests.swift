@@ -31,7 +31,6 @@ final class RegistryTests: XCTestCase {
         XCTAssertNil(AttackKind(rawValue: "no-such-attack"))
     }
 
-    /// Out-of-range values are refused with the range, never clamped.
     /// Read-outs of one gradient (analytic, batch labels, imprint) are sized as one gradient: a batch the
     /// gradient-matching estimate refuses (resnet18-cifar, 32 px, batch 256: about 32 GiB) needs 7/16 of it.
     func testOneGradientAttacksNeedLessMemory() throws {
@@ -45,6 +44,7 @@ final class RegistryTests: XCTestCase {
         XCTAssertLessThan(first, 15 * 1_073_741_824.0)
     }
 
+    /// Out-of-range values are refused with the range, never clamped.
     func testParametersCheckTheirRanges() throws {
         var c = AttackConfig.defaults(for: .dlg)
         let iterations = try XCTUnwrap(AttackKind.dlg.method.parameters.first { $0.key == "iterations" })
