@@ -135,14 +135,15 @@ public struct GradientMatching: @unchecked Sendable {
             }
             total = acc!
         case .cosine:
-            var ab: Tensor? = nil, aa: Tensor? = nil
+            // [a·b, a·a] summed over the parameter tensors, each pair in one pass (`dotAndSquaredNorm`).
+            var sums: Tensor? = nil
             for (a, b) in zip(g, target) {
-                let d = dot(a, b), n = dot(a, a)
-                ab = ab.map { $0 + d } ?? d
-                aa = aa.map { $0 + n } ?? n
+                let s = dotAndSquaredNorm(a, b)
+                sums = sums.map { $0 + s } ?? s
             }
-            let denom = (aa! * targetNormSquared).clamp(min: 1e-24).sqrt()
-            total = 1 - ab! / denom
+            let ab = sums!.slice(axis: 0, 0..<1).reshaped([]), aa = sums!.slice(axis: 0, 1..<2).reshaped([])
+            let denom = (aa * targetNormSquared).clamp(min: 1e-24).sqrt()
+            total = 1 - ab / denom
         }
         if tvWeight != 0 { total = total + totalVariation(x) * tvWeight }
         return total

@@ -86,6 +86,30 @@ final class OpGradientTests: XCTestCase {
         gc.check([x, t]) { squaredDistance($0[0].sigmoid(), $0[1]) }
         XCTAssertEqual(squaredDistance(Tensor(shape: [2], data: [1, 2]), Tensor(shape: [2], data: [0, 4])).scalar, 5)
         XCTAssertEqual(x.channelSum().scalars, x.sum(axes: [0, 2, 3]).scalars.map { $0 }, "channel sums")
+        // The cosine's pair of sums and the one-pass combination its backward uses, to the third order.
+        let s = r([]), u = r([])
+        gc.check([x, t]) { dotAndSquaredNorm($0[0].sigmoid(), $0[1]).pow(2) }
+        gc.checkThirdOrder([x, t]) { dotAndSquaredNorm($0[0], $0[1]).pow(3) }
+        gc.check([x, t, s]) { scaledDifference($0[0], $0[1], $0[2]).pow(2) }
+        gc.checkThirdOrder([x, t, s]) { scaledDifference($0[0], $0[1], $0[2]).pow(3) }
+        gc.checkThirdOrder([x, t]) { squaredDistance($0[0], $0[1]).pow(2) }
+        XCTAssertEqual(scaledDifference(x, t, s).scalars.map(\.bitPattern), ((x - t) * s).scalars.map(\.bitPattern))
+        gc.check([x, s, t, u]) { linearCombination($0[0], $0[1], $0[2], $0[3]).pow(2) }
+        gc.checkThirdOrder([x, s, t, u]) { linearCombination($0[0], $0[1], $0[2], $0[3]).pow(3) }
+        XCTAssertEqual(dotAndSquaredNorm(Tensor(shape: [2], data: [1, 2]), Tensor(shape: [2], data: [3, -4])).scalars, [-5, 5])
+        XCTAssertEqual(linearCombination(Tensor(shape: [2], data: [1, 2]), Tensor(0.5), Tensor(shape: [2], data: [3, -4]),
+                                         Tensor(2)).scalars, [6.5, -7])
+    }
+
+    /// The pair is the two dots bit for bit (the cosine loss's value did not move), at sizes that take the serial
+    /// path, the blocked parallel path and a ragged tail.
+    func testDotAndSquaredNormIsTwoDotsBitForBit() {
+        for n in [7, 4096 + 13, 40 * 4096 + 5, 300_001] {
+            let a = r([n]), b = r([n])
+            let pair = dotAndSquaredNorm(a, b).scalars
+            XCTAssertEqual(pair[0].bitPattern, dot(a, b).scalar.bitPattern, "a.b, n = \(n)")
+            XCTAssertEqual(pair[1].bitPattern, dot(a, a).scalar.bitPattern, "a.a, n = \(n)")
+        }
     }
 
     func testMatmul() {

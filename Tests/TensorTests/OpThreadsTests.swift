@@ -94,6 +94,8 @@ final class OpThreadsTests: XCTestCase {
         let chan = sameAtEveryThreadCount("sum to channels") { a.sum(to: [1, 64, 1, 1]) }
         let lastAxis = sameAtEveryThreadCount("sum to last axis") { a.sum(to: [30]) }
         let total = sameAtEveryThreadCount("dot") { dot(a, b) }
+        sameAtEveryThreadCount("dotAndSquaredNorm") { dotAndSquaredNorm(a, b) }
+        sameAtEveryThreadCount("linearCombination") { linearCombination(a, Tensor(0.25), b, Tensor(-3)) }
         sameAtEveryThreadCount("channelSum") { a.channelSum() }
         sameAtEveryThreadCount("max pool 3x3/2") { a.maxPool2d(kernel: 3, stride: 2, padding: 1) }
         sameAtEveryThreadCount("max pool gradient") {
